@@ -1,0 +1,270 @@
+"""Reverse-mode backpropagation over the recorded graph: ``backward`` and ``grad``.
+
+The walk is iterative (no recursion limit) and deterministic: a first pass counts, for every
+recorded tensor, how many recorded tensors consume it; the second pass starts from the roots and
+processes a tensor once all its consumers have handed it their gradient, so every gradient is
+complete when it is used and can be dropped at once.
+"""
+import numpy as np
+
+from autograd.grad_mode import _State, enable_grad, no_grad
+from autograd.tensor import Tensor
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched, giving ``shape``."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"internal error: a gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
+    axes = tuple(range(lead)) + tuple(lead + d for d, n in enumerate(shape) if n == 1 and grad.shape[lead + d] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _released_error():
+    return RuntimeError(
+        "backward through a graph whose saved values were already released by an earlier backward(); "
+        "pass retain_graph=True to the first backward() (or grad()) to backpropagate through it again"
+    )
+
+
+def _check_versions(t, args, n):
+    prim = t._prim
+    if prim.saves_out and t._version > t._stamp:
+        raise RuntimeError(
+            f"the output of {prim.name} (shape {t.shape}) was changed in place after it was saved for backward; "
+            "its gradient would be wrong. Change a copy instead, or recompute it"
+        )
+    if prim.saves_args:
+        for k in range(n):
+            a = args[k]
+            if isinstance(a, Tensor) and a._version > t._stamp:
+                name = f" {a.name!r}" if a.name else ""
+                raise RuntimeError(
+                    f"input {k}{name} of {prim.name} (shape {a.shape}) was changed in place after it was saved "
+                    "for backward; its gradient would be wrong. Change it only after backward(), or on a copy"
+                )
+
+
+def _count_consumers(roots):
+    consumers = {}
+    stack = [r for r in roots if r._prim is not None]
+    seen = {id(r) for r in stack}
+    while stack:
+        t = stack.pop()
+        args = t._args
+        if args is None:
+            raise _released_error()
+        for a in args[:len(args) - t._prim.n_params]:
+            if isinstance(a, Tensor) and a._prim is not None:
+                key = id(a)
+                if key in consumers:
+                    consumers[key] += 1
+                else:
+                    consumers[key] = 1
+                    if key not in seen:
+                        seen.add(key)
+                        stack.append(a)
+    return consumers
+
+
+def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    Returns {id(tensor): [tensor, gradient]} for the leaves (and, when ``wanted`` holds ids, for
+    the recorded tensors whose ids are in it).  Retained intermediate gradients are stored.
+    """
+    consumers = _count_consumers(roots)
+    grads = {}
+    found = {}
+    for r, g in zip(roots, root_grads):
+        key = id(r)
+        grads[key] = grads[key] + g if key in grads else g
+    ready = []
+    for r in roots:
+        if r._prim is None:
+            if wanted is None or id(r) in wanted:
+                found[id(r)] = [r, grads.pop(id(r))]
+        elif id(r) not in consumers and not any(x is r for x in ready):
+            ready.append(r)
+    check_versions = _State.inplace_count > 0
+    while ready:
+        t = ready.pop()
+        key = id(t)
+        g = grads.pop(key, None)
+        prim, args = t._prim, t._args
+        if args is None:
+            raise _released_error()
+        n = len(args) - prim.n_params
+        if g is not None:
+            if wanted is not None and key in wanted:
+                found[key] = [t, g]
+            if t._retain and not create_graph:
+                t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
+            if check_versions and _State.inplace_count > t._stamp:
+                _check_versions(t, args, n)
+            if create_graph:
+                out = _recompute(t) if prim.saves_out else None
+                inputs = args
+            else:
+                out = t.data
+                inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+            for k in range(n):
+                a = args[k]
+                if not isinstance(a, Tensor) or not a.requires_grad:
+                    continue
+                ga = prim.vjp(k, g, out, *inputs)
+                if ga.shape != a.data.shape:
+                    ga = unbroadcast(ga, a.data.shape)
+                if ga.dtype != a.data.dtype:
+                    ga = ga.astype(a.data.dtype)
+                akey = id(a)
+                if a._prim is None:
+                    if wanted is None or akey in wanted:
+                        entry = found.get(akey)
+                        if entry is None:
+                            found[akey] = [a, ga]
+                        else:
+                            entry[1] = entry[1] + ga
+                elif akey in grads:
+                    grads[akey] = grads[akey] + ga
+                else:
+                    grads[akey] = ga
+        for k in range(n):
+            a = args[k]
+            if isinstance(a, Tensor) and a._prim is not None:
+                akey = id(a)
+                left = consumers[akey] - 1
+                consumers[akey] = left
+                if left == 0:
+                    ready.append(a)
+        if not retain_graph:
+            t._args = None
+    return found
+
+
+def _recompute(t):
+    """The output of ``t``'s primitive as a recorded Tensor, for rules that read ``out`` under create_graph."""
+    from autograd.ops import apply
+
+    return apply(t._prim, *t._args)
+
+
+def _owned(g, dtype):
+    """``g`` as a writable array this tensor owns (not a view of another gradient or a broadcast)."""
+    g = np.asarray(g)
+    if g.base is not None or not g.flags.writeable or g.dtype != dtype:
+        return np.array(g, dtype=dtype)
+    return g
+
+
+def _as_root_grad(t, gradient, what, as_tensor):
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"{what}: the output has shape {t.shape}, not a scalar; pass the gradient of the final "
+                f"value with respect to it (an array of shape {t.shape}), or reduce it first, e.g. with .sum()"
+            )
+        gradient = np.ones(t.shape, dtype=t.dtype)
+    else:
+        data = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if data.shape != t.shape:
+            raise ValueError(f"{what}: the gradient has shape {data.shape} but the output has shape {t.shape}; they must match")
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"{what}: the gradient must be numeric, not {data.dtype}")
+        if not as_tensor:
+            gradient = np.array(data, dtype=t.dtype)  # a copy: leaves' .grad must never alias it
+    if as_tensor:
+        return gradient if isinstance(gradient, Tensor) else Tensor._wrap(np.asarray(gradient, dtype=t.dtype))
+    return gradient
+
+
+def backward(tensor, gradient=None, retain_graph=False):
+    """Accumulate d(tensor)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+    ``gradient`` (same shape as ``tensor``) is required unless ``tensor`` has one element.
+    The graph's saved values are released afterwards unless ``retain_graph=True``.
+    """
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"backward: expected a Tensor, got {type(tensor).__name__}")
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph; create the inputs with "
+            "requires_grad=True (and not under no_grad())"
+        )
+    root_grad = _as_root_grad(tensor, gradient, "backward", as_tensor=False)
+    if tensor._prim is None:
+        found = {id(tensor): [tensor, root_grad]}
+    else:  # the first-order rules run on arrays only, so nothing is recorded here
+        found = _run([tensor], [root_grad], retain_graph, create_graph=False)
+    given = set()
+    for leaf, g in found.values():
+        if leaf.grad is None:
+            g = _owned(g, leaf.data.dtype)
+            if id(g) in given:  # one array reached two leaves (e.g. both sides of an add)
+                g = g.copy()
+            given.add(id(g))
+            leaf.grad = g
+        else:
+            leaf.grad = leaf.grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of Tensors; ``.grad`` is untouched.
+
+    ``outputs`` and ``inputs``: a Tensor or a sequence of Tensors.  ``grad_outputs``: one gradient
+    per output (None for a scalar output).  With ``create_graph=True`` the backward pass is itself
+    recorded, so the results can be differentiated again (Hessian-vector products...).
+    """
+    single_input = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if len(outputs) == 1 or grad_outputs is None else None
+    grad_outputs = list(grad_outputs) if grad_outputs is not None else None
+    if grad_outputs is None or len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: got {len(outputs)} outputs but a different number of grad_outputs")
+    for k, t in enumerate(outputs + inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: outputs and inputs must be Tensors, got {type(t).__name__}")
+    for k, t in enumerate(outputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: output {k} does not require grad and has no graph")
+    for k, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {k} (shape {t.shape}) does not require grad; create it with requires_grad=True")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots_grads = [_as_root_grad(t, g, "grad", as_tensor=create_graph) for t, g in zip(outputs, grad_outputs)]
+    wanted = {id(t) for t in inputs}
+    if create_graph:
+        with enable_grad():
+            found = _run(outputs, roots_grads, retain_graph, create_graph=True, wanted=wanted)
+    else:
+        with no_grad():
+            found = _run(outputs, roots_grads, retain_graph, create_graph=False, wanted=wanted)
+    result = []
+    given = set()
+    for k, t in enumerate(inputs):
+        entry = found.get(id(t))
+        if entry is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {k} (shape {t.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+            continue
+        g = entry[1]
+        if isinstance(g, Tensor):
+            result.append(g)
+        else:
+            g = _owned(g, t.data.dtype)
+            if id(g) in given:
+                g = g.copy()
+            given.add(id(g))
+            result.append(Tensor._wrap(g))
+    return tuple(result)

@@ -1,0 +1,75 @@
+"""Global recording state: grad mode (``no_grad`` / ``enable_grad``) and name scopes."""
+import contextlib
+import functools
+
+
+class _State:
+    """Process-wide recording state read by every operation."""
+
+    enabled = True  # record operations on tensors that require grad
+    scope = None  # tuple of nested name-scope names, or None outside any scope
+    inplace_count = 0  # bumped by every in-place change; versions are stamps of it
+
+
+state = _State
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode and restores it on exit; nests safely."""
+
+    _value = True
+
+    def __init__(self):
+        self._saved = []
+
+    def __enter__(self):
+        self._saved.append(_State.enabled)
+        _State.enabled = self._value
+        return self
+
+    def __exit__(self, *exc):
+        _State.enabled = self._saved.pop()
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disable recording: ``with no_grad(): W -= lr * W.grad`` or ``@no_grad()`` on a function."""
+
+    _value = False
+
+
+class enable_grad(_GradMode):
+    """Re-enable recording inside a ``no_grad`` block (context manager or decorator)."""
+
+    _value = True
+
+
+def is_grad_enabled():
+    """True when operations on tensors that require grad are being recorded."""
+    return _State.enabled
+
+
+@contextlib.contextmanager
+def name_scope(name):
+    """Group the operations recorded inside into a named cluster of the graph image; scopes nest.
+
+    >>> with name_scope("encoder"):
+    ...     h = (x @ W).tanh()      # drawn inside a box labelled "encoder"
+    """
+    name = str(name)
+    if not name:
+        raise ValueError("name_scope: the name must be a non-empty string")
+    outer = _State.scope
+    _State.scope = (name,) if outer is None else outer + (name,)
+    try:
+        yield _State.scope
+    finally:
+        _State.scope = outer
