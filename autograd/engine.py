@@ -1,10 +1,11 @@
 """Reverse-mode backpropagation over the recorded graph: ``backward`` and ``grad``.
 
-The walk is iterative (no recursion limit) and deterministic: a first pass counts, for every
-recorded tensor, how many recorded tensors consume it; the second pass starts from the roots and
-processes a tensor once all its consumers have handed it their gradient, so every gradient is
-complete when it is used and can be dropped at once.
+The walk is iterative (no recursion limit) and deterministic: recorded tensors are processed in
+reverse order of creation, from a heap keyed by their stamp, so a tensor is reached only after
+every consumer has added its share to its gradient; each gradient is dropped as soon as it is used.
 """
+from heapq import heappop, heappush
+
 import numpy as np
 
 from autograd.grad_mode import _State, enable_grad, no_grad
@@ -49,98 +50,75 @@ def _check_versions(t, args, n):
                 )
 
 
-def _count_consumers(roots):
-    consumers = {}
-    stack = [r for r in roots if r._prim is not None]
-    seen = {id(r) for r in stack}
-    while stack:
-        t = stack.pop()
-        args = t._args
-        if args is None:
-            raise _released_error()
-        for a in args[:len(args) - t._prim.n_params]:
-            if isinstance(a, Tensor) and a._prim is not None:
-                key = id(a)
-                if key in consumers:
-                    consumers[key] += 1
-                else:
-                    consumers[key] = 1
-                    if key not in seen:
-                        seen.add(key)
-                        stack.append(a)
-    return consumers
-
-
 def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
     """Backpropagate ``root_grads`` from ``roots``.
 
     Returns {id(tensor): [tensor, gradient]} for the leaves (and, when ``wanted`` holds ids, for
     the recorded tensors whose ids are in it).  Retained intermediate gradients are stored.
     """
-    consumers = _count_consumers(roots)
     grads = {}
     found = {}
+    heap = []
     for r, g in zip(roots, root_grads):
         key = id(r)
-        grads[key] = grads[key] + g if key in grads else g
-    ready = []
-    for r in roots:
         if r._prim is None:
-            if wanted is None or id(r) in wanted:
-                found[id(r)] = [r, grads.pop(id(r))]
-        elif id(r) not in consumers and not any(x is r for x in ready):
-            ready.append(r)
-    check_versions = _State.inplace_count > 0
-    while ready:
-        t = ready.pop()
+            if wanted is None or key in wanted:
+                entry = found.get(key)
+                if entry is None:
+                    found[key] = [r, g]
+                else:
+                    entry[1] = entry[1] + g
+        elif key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            heappush(heap, (-r._stamp, r))
+    last_inplace = _State.last_inplace
+    while heap:
+        t = heappop(heap)[1]
         key = id(t)
-        g = grads.pop(key, None)
+        g = grads.pop(key)
         prim, args = t._prim, t._args
         if args is None:
             raise _released_error()
         n = len(args) - prim.n_params
-        if g is not None:
-            if wanted is not None and key in wanted:
-                found[key] = [t, g]
-            if t._retain and not create_graph:
-                t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
-            if check_versions and _State.inplace_count > t._stamp:
-                _check_versions(t, args, n)
-            if create_graph:
-                out = _recompute(t) if prim.saves_out else None
-                inputs = args
-            else:
-                out = t.data
-                inputs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
-            for k in range(n):
-                a = args[k]
-                if not isinstance(a, Tensor) or not a.requires_grad:
-                    continue
-                ga = prim.vjp(k, g, out, *inputs)
-                if ga.shape != a.data.shape:
-                    ga = unbroadcast(ga, a.data.shape)
-                if ga.dtype != a.data.dtype:
-                    ga = ga.astype(a.data.dtype)
-                akey = id(a)
-                if a._prim is None:
-                    if wanted is None or akey in wanted:
-                        entry = found.get(akey)
-                        if entry is None:
-                            found[akey] = [a, ga]
-                        else:
-                            entry[1] = entry[1] + ga
-                elif akey in grads:
-                    grads[akey] = grads[akey] + ga
-                else:
-                    grads[akey] = ga
+        if wanted is not None and key in wanted:
+            found[key] = [t, g]
+        if t._retain and not create_graph:
+            t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
+        if last_inplace > t._stamp:
+            _check_versions(t, args, n)
+        if create_graph:
+            out = _recompute(t) if prim.saves_out else None
+            inputs = args
+        else:
+            out = t.data
+            inputs = [a.data if isinstance(a, Tensor) else a for a in args]
         for k in range(n):
             a = args[k]
-            if isinstance(a, Tensor) and a._prim is not None:
-                akey = id(a)
-                left = consumers[akey] - 1
-                consumers[akey] = left
-                if left == 0:
-                    ready.append(a)
+            if not isinstance(a, Tensor) or not a.requires_grad:
+                continue
+            ga = prim.vjp(k, g, out, *inputs)
+            data = a.data
+            if ga.shape != data.shape:
+                ga = unbroadcast(ga, data.shape)
+            if ga.dtype is not data.dtype and ga.dtype != data.dtype:
+                ga = ga.astype(data.dtype)
+            akey = id(a)
+            if a._prim is None:
+                if wanted is None or akey in wanted:
+                    entry = found.get(akey)
+                    if entry is None:
+                        found[akey] = [a, ga]
+                    else:
+                        entry[1] = entry[1] + ga
+            elif akey in grads:
+                grads[akey] = grads[akey] + ga
+            else:
+                grads[akey] = ga
+                # reverse creation order is a topological order: a tensor's consumers were all
+                # recorded after it, so they are all processed before it leaves the heap
+                heappush(heap, (-a._stamp, a))
         if not retain_graph:
             t._args = None
     return found

@@ -1,6 +1,7 @@
 """Global recording state: grad mode (``no_grad`` / ``enable_grad``) and name scopes."""
 import contextlib
 import functools
+import itertools
 
 
 class _State:
@@ -8,7 +9,11 @@ class _State:
 
     enabled = True  # record operations on tensors that require grad
     scope = None  # tuple of nested name-scope names, or None outside any scope
-    inplace_count = 0  # bumped by every in-place change; versions are stamps of it
+    # one clock stamps every recorded tensor and every in-place change: a recorded tensor's stamp
+    # orders it after its inputs (reverse stamp order is a topological order of the graph), and an
+    # input whose version (the stamp of its last in-place change) is newer was changed after use
+    clock = itertools.count(1)
+    last_inplace = 0
 
 
 state = _State

@@ -103,7 +103,7 @@ class Tensor:
         t._prim = prim
         t._args = args
         t._version = 0
-        t._stamp = _State.inplace_count
+        t._stamp = next(_State.clock)
         t._scope = _State.scope
         t._retain = False
         return t
@@ -311,8 +311,7 @@ class Tensor:
             ufunc(data, value, out=data, casting="same_kind")
         else:  # a view of another array: never write through into memory the user may hold
             self.data = ufunc(data, value).astype(data.dtype, copy=False)
-        _State.inplace_count += 1
-        self._version = _State.inplace_count
+        self._version = _State.last_inplace = next(_State.clock)
         return self
 
     def __iadd__(self, other):
@@ -339,8 +338,7 @@ class Tensor:
         if not (self.data.flags.owndata and self.data.flags.writeable):
             self.data = self.data.copy()
         self.data[index] = value
-        _State.inplace_count += 1
-        self._version = _State.inplace_count
+        self._version = _State.last_inplace = next(_State.clock)
 
     # ----- NumPy interoperability -----
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
