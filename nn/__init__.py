@@ -1,0 +1,36 @@
+"""dagrad's ``nn``: dense layers, losses, optimizers and a training loop on ``autograd``.
+
+PyTorch's and Keras's vocabulary side by side::
+
+    import nn
+    model = nn.Sequential(nn.Dense(64, 512, activation="relu"), nn.Dense(512, 10))
+    history = nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=nn.Adam(model.parameters()),
+                     epochs=10, batch_size=32, validation_data=(X_val, y_val))
+    nn.save(model, "digits.npz")
+
+``nn`` uses only autograd's public API.
+"""
+
+from . import data, datasets, init, losses, optim
+from .init import manual_seed
+from .layers import Dense, Linear
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss,
+                     binary_cross_entropy, binary_cross_entropy_with_logits,
+                     categorical_crossentropy, cross_entropy, mse_loss, nll_loss)
+from .module import (Dropout, LoadResult, LogSoftmax, Module, Parameter, ReLU, Sequential,
+                     Sigmoid, Softmax, Tanh)
+from .optim import SGD, Adam, Optimizer, RMSprop
+from .serialization import CheckpointError, load, save
+from .train import EarlyStopping, accuracy, evaluate, fit, predict
+
+__all__ = [
+    "data", "datasets", "init", "losses", "optim", "manual_seed",
+    "Module", "Parameter", "Sequential", "Linear", "Dense", "ReLU", "Sigmoid", "Tanh",
+    "Softmax", "LogSoftmax", "Dropout", "LoadResult",
+    "mse_loss", "cross_entropy", "nll_loss", "categorical_crossentropy", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+    "BCEWithLogitsLoss",
+    "Optimizer", "SGD", "Adam", "RMSprop",
+    "fit", "evaluate", "predict", "accuracy", "EarlyStopping",
+    "save", "load", "CheckpointError",
+]

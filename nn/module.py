@@ -1,0 +1,360 @@
+"""Module, Parameter, Sequential and the parameter-free layers (activations, Dropout).
+
+A Module finds its parameters and sub-modules from its attributes, in the order they were
+assigned, looking inside lists, tuples and dicts too; each object is listed once, under the first
+path that reaches it.  Paths are dotted like PyTorch's: ``0.weight``, ``encoder.1.bias``.
+
+Naming: whenever a Module, Parameter, list, tuple or dict is assigned to a module's attribute,
+the whole subtree below that module is renamed: each Parameter's ``name`` becomes its full dotted
+path and each module remembers its path, which ``__call__`` uses as the ``autograd.name_scope`` of
+its forward (the root module, whose path is empty, uses its class name).  A list mutated after
+assignment (``self.layers.append(m)``) is only renamed at the next assignment; assign a new list
+or use ``Sequential``.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from autograd import Tensor, name_scope
+
+from . import init
+
+__all__ = ["Parameter", "Module", "Sequential", "ReLU", "Sigmoid", "Tanh", "Softmax",
+           "LogSoftmax", "Dropout", "LoadResult", "as_tensor"]
+
+
+def as_tensor(x):
+    """``x`` if it is a Tensor, else ``Tensor(x)`` (an ndarray, list or scalar; no grad)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class Parameter(Tensor):
+    """A Tensor that requires grad and is discovered by ``Module.parameters()``.
+
+    data: array-like or Tensor (copied); dtype: optional float dtype; name: optional label
+    (set to the dotted path when the parameter is attached to a module).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, dtype=None, name=None):
+        array = data.data if isinstance(data, Tensor) else data
+        array = np.array(array, dtype=dtype, copy=True)
+        if array.dtype.kind != "f":
+            array = array.astype(np.float64)
+        super().__init__(array, requires_grad=True, name=name)
+
+
+def _is_member(value):
+    return isinstance(value, (Module, Parameter))
+
+
+def _holds_members(value):
+    if _is_member(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_is_member(v) for v in value)
+    if isinstance(value, dict):
+        return any(_is_member(v) for v in value.values())
+    return False
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+class LoadResult(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped: lists of key names."""
+    missing_keys: list
+    unexpected_keys: list
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign layers/parameters in ``__init__``
+    and write ``forward``.  Calling the module runs ``forward`` inside a name scope of its path.
+    """
+
+    training = True
+    _path = ""
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        with name_scope(self._path or type(self).__name__):
+            return self.forward(*args, **kwargs)
+
+    def __setattr__(self, key, value):
+        object.__setattr__(self, key, value)
+        if _holds_members(value):
+            self._rename_subtree()
+
+    def _rename_subtree(self):
+        base = self._path
+        for path, module in self.named_modules():
+            if module is not self:
+                object.__setattr__(module, "_path", _join(base, path))
+        for path, param in self.named_parameters():
+            param.name = _join(base, path)
+
+    # ---- discovery -------------------------------------------------------------------------
+    def _members(self):
+        """(name, value) for each Module/Parameter held directly, in attribute order."""
+        for key, value in vars(self).items():
+            if _is_member(value):
+                yield key, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if _is_member(item):
+                        yield f"{key}.{i}", item
+            elif isinstance(value, dict):
+                for k, item in value.items():
+                    if _is_member(item):
+                        yield f"{key}.{k}", item
+
+    def _walk(self, prefix, seen):
+        """Depth-first (path, object) over this module's subtree, each object once."""
+        for name, value in self._members():
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            path = _join(prefix, name)
+            yield path, value
+            if isinstance(value, Module):
+                yield from value._walk(path, seen)
+
+    def named_parameters(self):
+        """Iterator of (dotted path, Parameter) in registration order, each parameter once."""
+        for path, value in self._walk("", {id(self)}):
+            if isinstance(value, Parameter):
+                yield path, value
+
+    def parameters(self):
+        """Iterator of Parameters in registration order, each once."""
+        for _, param in self.named_parameters():
+            yield param
+
+    def named_modules(self):
+        """Iterator of (dotted path, Module), this module first (path ""), then depth-first."""
+        yield "", self
+        for path, value in self._walk("", {id(self)}):
+            if isinstance(value, Module):
+                yield path, value
+
+    def modules(self):
+        """Iterator of this module and every sub-module, each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        """Iterator of (name, Module) for the direct sub-modules, each once."""
+        seen = set()
+        for name, value in self._members():
+            if isinstance(value, Module) and id(value) not in seen:
+                seen.add(id(value))
+                yield name, value
+
+    def children(self):
+        """Iterator of the direct sub-modules."""
+        for _, module in self.named_children():
+            yield module
+
+    # ---- state ------------------------------------------------------------------------------
+    def zero_grad(self):
+        """Set every parameter's ``.grad`` to None."""
+        for param in self.parameters():
+            param.grad = None
+
+    def train(self, mode=True):
+        """Set the ``training`` flag of this module and all sub-modules; returns self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode (``training = False``: Dropout is the identity); returns self."""
+        return self.train(False)
+
+    def to(self, dtype):
+        """Convert every parameter (and existing gradient) to the float ``dtype`` in place.
+
+        Returns self.  Create optimizers after converting: their state keeps its old dtype.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: parameters must have a float dtype, got {dtype}")
+        for param in self.parameters():
+            if param.dtype != dtype:
+                param.data = param.data.astype(dtype)
+                if param.grad is not None:
+                    param.grad = param.grad.astype(dtype)
+        return self
+
+    def state_dict(self):
+        """Dict of dotted path -> copy of the parameter's array, in registration order."""
+        return {path: param.data.copy() for path, param in self.named_parameters()}
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays from ``state`` (path -> array or Tensor) into the parameters.
+
+        Values are cast to each parameter's dtype.  With ``strict=True`` missing or unexpected
+        keys are an error; a shape mismatch always is.  Every problem is listed in one
+        ValueError and nothing is changed unless all checks pass.  Returns ``LoadResult``.
+        """
+        own = dict(self.named_parameters())
+        arrays = {key: np.asarray(value.data if isinstance(value, Tensor) else value)
+                  for key, value in state.items()}
+        missing = [key for key in own if key not in arrays]
+        unexpected = [key for key in arrays if key not in own]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        for key, param in own.items():
+            if key not in arrays:
+                continue
+            array = arrays[key]
+            if array.shape != param.shape:
+                problems.append(f"shape mismatch for {key}: checkpoint has {array.shape}, "
+                                f"model has {param.shape}")
+            elif array.dtype.kind not in "fiub":
+                problems.append(f"{key}: checkpoint holds non-numeric dtype {array.dtype}")
+        if problems:
+            raise ValueError(f"Error(s) loading state dict into {type(self).__name__}:\n  "
+                             + "\n  ".join(problems))
+        for key, param in own.items():
+            if key in arrays:
+                param.data[...] = arrays[key]
+        return LoadResult(missing, unexpected)
+
+    # ---- display ----------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text inside this module's parentheses in its repr (override in subclasses)."""
+        return ""
+
+    def __repr__(self):
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        children = list(self.named_children())
+        if not children:
+            return head + ")"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return head + "\n" + "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(Linear(4, 3), Sigmoid())``.
+
+    Indexable (an int gives a module, a slice a new Sequential), ``len`` and iterable; the
+    children are named "0", "1", ... so parameters are ``0.weight``, ``0.bias``, ...
+    """
+
+    def __init__(self, *modules):
+        for module in modules:
+            self.append(module)
+
+    def append(self, module):
+        """Add ``module`` at the end; returns self."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Modules, got {type(module).__name__} at "
+                            f"position {len(self)}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def _layers(self):
+        return [value for value in vars(self).values() if isinstance(value, Module)]
+
+    def forward(self, x):
+        for layer in self._layers():
+            x = layer(x)
+        return x
+
+    def __len__(self):
+        return len(self._layers())
+
+    def __iter__(self):
+        return iter(self._layers())
+
+    def __getitem__(self, index):
+        layers = self._layers()
+        if isinstance(index, slice):
+            return Sequential(*layers[index])
+        return layers[index]
+
+
+class ReLU(Module):
+    """max(x, 0) elementwise; any shape."""
+
+    def forward(self, x):
+        return as_tensor(x).relu()
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise; any shape."""
+
+    def forward(self, x):
+        return as_tensor(x).sigmoid()
+
+
+class Tanh(Module):
+    """tanh(x) elementwise; any shape."""
+
+    def forward(self, x):
+        return as_tensor(x).tanh()
+
+
+class Softmax(Module):
+    """Softmax over ``axis`` (default the last): (N, C) -> (N, C) rows summing to 1."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        return as_tensor(x).softmax(axis=self.axis)
+
+    def extra_repr(self):
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Module):
+    """Log of the softmax over ``axis``, computed stably: (N, C) -> (N, C)."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        return as_tensor(x).log_softmax(axis=self.axis)
+
+    def extra_repr(self):
+        return f"axis={self.axis}"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode zero each element with probability ``p`` and scale
+    the rest by 1 / (1 - p); the identity in eval mode.  Any shape.
+
+    generator: None (the default generator at call time, see ``nn.manual_seed``), an int seed
+    or a ``numpy.random.Generator``.
+    """
+
+    def __init__(self, p=0.5, generator=None):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
+        self.p = float(p)
+        self._rng = None if generator is None else init.resolve_generator(generator)
+
+    def forward(self, x):
+        x = as_tensor(x)
+        if not self.training or self.p == 0.0:
+            return x
+        rng = self._rng if self._rng is not None else init.default_generator()
+        if self.p == 1.0:
+            mask = np.zeros(x.shape, dtype=x.dtype)
+        else:
+            keep = rng.random(x.shape) >= self.p
+            mask = np.where(keep, 1.0 / (1.0 - self.p), 0.0).astype(x.dtype)
+        return x * mask
+
+    def extra_repr(self):
+        return f"p={self.p}"
