@@ -1,0 +1,405 @@
+"""Numerical gradient checking: reverse-mode Jacobians against central differences.
+
+``gradcheck(fn, inputs)`` builds, for every floating-point output ``k`` of ``fn`` and every
+input ``j`` that requires grad, the Jacobian block ``J[k, j]`` of shape
+``(output k size, input j size)`` in two ways and compares them entry by entry:
+
+* analytically, by reverse mode: one ``grad(..., retain_graph=True)`` call per output
+  element, seeded with a one-hot ``grad_outputs`` (row ``r`` of ``J[k, j]`` is the gradient
+  of ``output_k.flat[r]``);
+* numerically, by central differences ``(f(x + h e_i) - f(x - h e_i)) / 2h`` on float64
+  copies of every floating input (``h = eps``), so the reference is as exact as float64 allows.
+
+An entry passes when ``|analytical - numerical| <= atol + rtol * |numerical|``.
+
+float32 inputs.  The reference is always float64, yet a float32 user wants the float32 path
+they actually run to be checked too.  With float64 inputs the analytical Jacobian is taken on
+the inputs themselves; when any floating input is not float64:
+
+1. the analytical Jacobian is also computed on the float64 copies and compared with the
+   central differences under the caller's ``atol``/``rtol`` (checks the mathematics of the
+   gradient rules, free of float32 rounding);
+2. the analytical Jacobian at the original dtype (float32) is compared with that float64 one
+   under float32 tolerances: ``rtol32 = max(rtol, FLOAT32_RTOL)`` and
+   ``atol32 = max(atol, FLOAT32_RTOL * max|J64[k, j]|)`` (a norm-wise bound: float32 rounding
+   error scales with the magnitudes in play, not with each entry, because of cancellation).
+
+Every gradient must also have its input's shape and dtype (float32 in, float32 gradient out).
+
+``gradgradcheck`` gradchecks ``(inputs, grad_outputs) -> grad(fn(inputs), inputs,
+grad_outputs, create_graph=True)``, which covers every second derivative and the
+linearity of the vector-Jacobian product in ``grad_outputs``.
+
+Bad arguments (``fn`` returning a non-Tensor, no input requiring grad, ...) raise
+``TypeError``/``ValueError`` whatever ``raise_exception`` says; a failed comparison raises
+``GradcheckError``, a subclass of ``AssertionError`` (so pytest reports it as a failed check),
+or makes the function return ``False`` when ``raise_exception=False``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from autograd.engine import grad
+from autograd.tensor import Tensor
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "FLOAT32_RTOL"]
+
+# Relative precision demanded of a float32 Jacobian against its float64 twin: ~840 float32 ulps,
+# room for rounding accumulated through a few dozen ops, tight enough to flag a rule that
+# loses precision (overflow, catastrophic cancellation, a half-precision intermediate).
+FLOAT32_RTOL = 1e-4
+
+_MAX_PRINTED_ENTRIES = 64  # Jacobians up to this size are printed whole in an error message
+
+
+class GradcheckError(AssertionError):
+    """A gradient check failed.  The attributes locate the worst mismatching entry.
+
+    ``output_index``/``input_index``: position in fn's outputs / in ``inputs``;
+    ``output_element``/``input_element``: multi-indices into those tensors;
+    ``numerical``/``analytical``: the two values (for a float32 mismatch: the float64 and the
+    float32 analytical value); ``max_abs_error``: over the whole (output, input) block.
+    Attributes not relevant to a failure (e.g. a wrong gradient dtype) are ``None``.
+    """
+
+    def __init__(self, message: str, *, output_index=None, input_index=None,
+                 output_element=None, input_element=None, numerical=None, analytical=None,
+                 max_abs_error=None):
+        super().__init__(message)
+        self.output_index = output_index
+        self.input_index = input_index
+        self.output_element = output_element
+        self.input_element = input_element
+        self.numerical = numerical
+        self.analytical = analytical
+        self.max_abs_error = max_abs_error
+
+
+def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """Check ``fn``'s reverse-mode gradients against central differences in float64.
+
+    ``inputs`` is a Tensor or a tuple/list of arguments for ``fn``; the Tensors with
+    ``requires_grad=True`` are differentiated, everything else (constant Tensors, ndarrays,
+    Python values) is passed through unchanged (floating ones as float64 copies in the
+    numerical pass).  ``fn`` returns a Tensor or a tuple of Tensors; non-floating outputs are
+    skipped.  Returns ``True``; on a mismatch raises :class:`GradcheckError` naming the output,
+    the input, the element and both values, or returns ``False`` if ``raise_exception=False``.
+
+    >>> from autograd.tensor import Tensor
+    >>> x = Tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    >>> gradcheck(lambda x: (x * x).exp(), x)
+    True
+    >>> gradcheck(lambda x: x * x.detach(), x, raise_exception=False)  # d/dx is 2x, not x
+    False
+    """
+    args = _as_tuple(inputs)
+    _check_tolerances(eps, atol, rtol)
+    diff = _differentiable_positions(args, "gradcheck")
+    labels = (lambda k: f"output {k}", lambda i: f"input {i}")
+    return _run(fn, args, diff, labels, "Jacobian mismatch", eps, atol, rtol, raise_exception)
+
+
+def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+                  seed: int = 0) -> bool:
+    """Check second derivatives: gradcheck the vector-Jacobian product of ``fn``.
+
+    The checked function is ``(*inputs, *grad_outputs) -> grad(fn(*inputs), inputs_needing_grad,
+    grad_outputs, create_graph=True)``.  ``grad_outputs`` (one per floating output of ``fn``
+    that requires grad, same shape) default to standard normal draws from
+    ``numpy.random.default_rng(seed)`` at each output's dtype; they are differentiated too.
+    Error messages say which gradient (output) and which input or grad_output mismatched.
+
+    >>> from autograd.tensor import Tensor
+    >>> x = Tensor([0.3, -1.2, 2.0], requires_grad=True)
+    >>> gradgradcheck(lambda x: (x * x * x).sum(), x)
+    True
+    """
+    args = _as_tuple(inputs)
+    _check_tolerances(eps, atol, rtol)
+    diff = _differentiable_positions(args, "gradgradcheck")
+    outputs = _call(fn, args, "gradgradcheck")
+    seeded = [k for k, o in enumerate(outputs) if _is_float(o.dtype) and o.requires_grad]
+    if not seeded:
+        raise ValueError("gradgradcheck: no output of fn is a floating-point Tensor that "
+                         "requires grad, so there is no gradient to check")
+    gouts = _grad_outputs_for([outputs[k] for k in seeded], grad_outputs, seed)
+    n = len(args)
+
+    def vjp(*all_args):
+        outs = _call(fn, all_args[:n], "gradgradcheck")
+        wrt = tuple(all_args[p] for p in diff)
+        grads = grad(tuple(outs[k] for k in seeded), wrt, grad_outputs=tuple(all_args[n:]),
+                     create_graph=True, allow_unused=True)
+        # An input the outputs do not depend on has a zero gradient, which depends on nothing.
+        return tuple(g if g is not None else Tensor(np.zeros(x.shape, x.dtype))
+                     for g, x in zip(grads, wrt))
+
+    def out_label(k):
+        return f"output {k} (the gradient w.r.t. input {diff[k]})"
+
+    def in_label(i):
+        if i < n:
+            return f"input {i}"
+        return f"input {i} (grad_outputs[{i - n}], seeding output {seeded[i - n]} of fn)"
+
+    all_args = args + gouts
+    all_diff = diff + list(range(n, n + len(gouts)))
+    return _run(vjp, all_args, all_diff, (out_label, in_label), "Second-order Jacobian mismatch",
+                eps, atol, rtol, raise_exception, _SECOND_ORDER_NOTE)
+
+
+# ----------------------------------------------------------------------------- the check
+
+_SECOND_ORDER_NOTE = ("the function checked maps (*inputs, *grad_outputs) to the gradients of fn "
+                      "w.r.t. its inputs that require grad, computed with create_graph=True")
+
+
+def _run(fn, args, diff, labels, title, eps, atol, rtol, raise_exception, extra_note=None) -> bool:
+    try:
+        _check(fn, args, diff, labels, title, eps, atol, rtol)
+    except GradcheckError as error:
+        if extra_note:
+            error.args = (f"{error.args[0]}\n  ({extra_note})",)
+        if raise_exception:
+            raise
+        return False
+    return True
+
+
+def _check(fn, args, diff, labels, title, eps, atol, rtol) -> None:
+    out_label, _ = labels
+    args64 = tuple(_float64_copy(a) for a in args)
+    outs64 = _call(fn, args64, "gradcheck")
+    checked = [k for k, o in enumerate(outs64) if _is_float(o.dtype)]
+    if not checked:
+        raise ValueError("gradcheck: fn returned no floating-point Tensor to differentiate")
+    for k in checked:
+        if outs64[k].dtype != np.float64:
+            raise GradcheckError(
+                f"{out_label(k)} is {outs64[k].dtype} although every floating input was cast "
+                "to float64: central differences need fn to compute in float64", output_index=k)
+    shapes = ([o.shape for o in outs64], [a.shape if isinstance(a, Tensor) else None for a in args])
+    numerical = _numerical_jacobians(fn, args64, diff, outs64, checked, eps, out_label)
+    headline = f"{title} for {{out}} with respect to {{inp}}"
+    note = f"numerical: central differences in float64 with eps={eps:g}"
+
+    if all(a.dtype == np.float64 for a in args
+           if isinstance(a, (Tensor, np.ndarray)) and _is_float(a.dtype)):
+        analytical = _analytical_jacobians(_call(fn, args, "gradcheck"), args, diff, checked, labels)
+        _compare(numerical, analytical, diff, checked, shapes, labels, atol, rtol, headline,
+                 note + "; analytical: reverse mode", "numerical", "analytical")
+        return
+
+    analytical64 = _analytical_jacobians(outs64, args64, diff, checked, labels)
+    _compare(numerical, analytical64, diff, checked, shapes, labels, atol, rtol, headline,
+             note + "; analytical: reverse mode on float64 copies of the inputs",
+             "numerical", "analytical")
+    outs = _call(fn, args, "gradcheck")
+    if [o.shape for o in outs] != shapes[0]:
+        raise GradcheckError(f"fn's outputs have shapes {[o.shape for o in outs]} on the given "
+                             f"inputs but {shapes[0]} on float64 copies of them")
+    analytical = _analytical_jacobians(outs, args, diff, checked, labels)
+    atol32 = {k: [max(atol, FLOAT32_RTOL * _max_abs(block)) for block in blocks]
+              for k, blocks in analytical64.items()}
+    _compare(analytical64, analytical, diff, checked, shapes, labels, atol32,
+             max(rtol, FLOAT32_RTOL), "float32 " + headline,
+             "the analytical Jacobian at the inputs' own dtype differs from the one computed on "
+             "float64 copies (which matches central differences) by more than float32 rounding "
+             "explains", "float64", "float32")
+
+
+def _analytical_jacobians(outputs, args, diff, checked, labels):
+    """J[k][j] of shape (outputs[k].size, args[diff[j]].size), by one backward per row."""
+    out_label, in_label = labels
+    wrt = tuple(args[p] for p in diff)
+    jac = {k: [np.zeros((outputs[k].size, x.size)) for x in wrt] for k in checked}
+    for k in checked:
+        out = outputs[k]
+        if not out.requires_grad:
+            continue  # a constant output: its Jacobian is zero (the numerical one says if not)
+        for row in range(out.size):
+            seed = np.zeros(out.size, dtype=out.dtype)
+            seed[row] = 1
+            grads = grad((out,), wrt, grad_outputs=(Tensor(seed.reshape(out.shape)),),
+                         retain_graph=True, allow_unused=True)
+            for j, (g, x) in enumerate(zip(grads, wrt)):
+                if g is None:
+                    continue
+                g = g.data if isinstance(g, Tensor) else np.asarray(g)
+                if g.shape != x.shape or g.dtype != x.dtype:
+                    raise GradcheckError(
+                        f"the gradient of {out_label(k)} with respect to {in_label(diff[j])} "
+                        f"has shape {g.shape} and dtype {g.dtype}; the input has shape {x.shape} "
+                        f"and dtype {x.dtype}", output_index=k, input_index=diff[j])
+                jac[k][j][row] = g.reshape(-1)
+    return jac
+
+
+def _numerical_jacobians(fn, args64, diff, outs64, checked, eps, out_label):
+    """Central differences on float64 copies; the step actually taken (x+h)-(x-h) is used."""
+    jac = {k: [] for k in checked}
+    for p in diff:
+        x = args64[p].data
+        blocks = {k: np.zeros((outs64[k].size, x.size)) for k in checked}
+        for i in range(x.size):
+            plus, minus = x.copy().reshape(-1), x.copy().reshape(-1)
+            plus[i] += eps
+            minus[i] -= eps
+            f_plus = _evaluate64(fn, args64, p, plus.reshape(x.shape), outs64, checked, out_label)
+            f_minus = _evaluate64(fn, args64, p, minus.reshape(x.shape), outs64, checked,
+                                  out_label)
+            step = plus[i] - minus[i]
+            for k in checked:
+                blocks[k][:, i] = (f_plus[k] - f_minus[k]) / step
+        for k in checked:
+            jac[k].append(blocks[k])
+    return jac
+
+
+def _evaluate64(fn, args64, p, value, outs64, checked, out_label):
+    changed = list(args64)
+    changed[p] = Tensor(value, requires_grad=True)
+    outs = _call(fn, tuple(changed), "gradcheck")
+    result = {}
+    for k in checked:
+        o = outs[k]
+        if o.shape != outs64[k].shape:
+            raise GradcheckError(f"{out_label(k)} changed shape from {outs64[k].shape} to "
+                                 f"{o.shape} when an input was perturbed by eps", output_index=k)
+        result[k] = np.asarray(o.data, dtype=np.float64).reshape(-1)
+    return result
+
+
+def _compare(reference, candidate, diff, checked, shapes, labels, atol, rtol, headline, note,
+             ref_name, cand_name):
+    """Raise GradcheckError for the first (output, input) block with an entry out of tolerance:
+    |candidate - reference| <= atol + rtol * |reference|, a nan anywhere being a mismatch."""
+    out_label, in_label = labels
+    out_shapes, in_shapes = shapes
+    for k in checked:
+        for j, p in enumerate(diff):
+            ref, cand = reference[k][j], candidate[k][j]
+            block_atol = atol[k][j] if isinstance(atol, dict) else atol
+            err = np.abs(cand - ref)
+            bad = ~(err <= block_atol + rtol * np.abs(ref))
+            if not bad.any():
+                continue
+            err = np.where(np.isnan(err), np.inf, err)
+            row, col = np.unravel_index(int(np.argmax(np.where(bad, err, -1.0))), err.shape)
+            out_el = tuple(int(i) for i in np.unravel_index(row, out_shapes[k]))
+            in_el = tuple(int(i) for i in np.unravel_index(col, in_shapes[p]))
+            max_err = float(err.max())
+            msg = [
+                headline.format(out=out_label(k), inp=in_label(p)) + ",",
+                f"  worst entry: d output{k}{_index(out_el)} / d input{p}{_index(in_el)}",
+                f"    {ref_name + ':':<11} {float(ref[row, col])!r}",
+                f"    {cand_name + ':':<11} {float(cand[row, col])!r}",
+                f"  max abs error: {max_err:.6g} ({int(bad.sum())} of {bad.size} entries exceed "
+                f"atol + rtol * |{ref_name}| with atol={block_atol:.3g}, rtol={rtol:.3g})",
+                f"  ({note})",
+            ]
+            if ref.size <= _MAX_PRINTED_ENTRIES:
+                msg += ["  rows: elements of the output, columns: elements of the input",
+                        f"  {ref_name}:", _indent(np.array2string(ref, precision=6)),
+                        f"  {cand_name}:", _indent(np.array2string(cand, precision=6))]
+            raise GradcheckError("\n".join(msg), output_index=k, input_index=p,
+                                 output_element=out_el, input_element=in_el,
+                                 numerical=float(ref[row, col]), analytical=float(cand[row, col]),
+                                 max_abs_error=max_err)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _as_tuple(inputs) -> tuple:
+    return tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+
+
+def _is_float(dtype) -> bool:
+    return np.issubdtype(dtype, np.floating)
+
+
+def _check_tolerances(eps, atol, rtol) -> None:
+    if not eps > 0:
+        raise ValueError(f"gradcheck: eps must be positive, got {eps!r}")
+    if not (atol >= 0 and rtol >= 0):
+        raise ValueError(f"gradcheck: atol and rtol must be >= 0, got atol={atol!r}, rtol={rtol!r}")
+
+
+def _differentiable_positions(args, who) -> list[int]:
+    diff = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    if not diff:
+        kinds = ", ".join(_describe(a) for a in args) or "nothing"
+        raise ValueError(f"{who}: no input requires grad (got {kinds}); pass the inputs to "
+                         "differentiate as Tensor(..., requires_grad=True)")
+    for i in diff:
+        if not _is_float(args[i].dtype):
+            raise TypeError(f"{who}: input {i} requires grad but has dtype {args[i].dtype}; "
+                            "only floating-point inputs can be differentiated")
+    return diff
+
+
+def _call(fn, args, who) -> tuple:
+    out = fn(*args)
+    if isinstance(out, Tensor):
+        return (out,)
+    if isinstance(out, (tuple, list)) and out and all(isinstance(o, Tensor) for o in out):
+        return tuple(out)
+    raise TypeError(f"{who}: fn must return a Tensor or a non-empty tuple of Tensors, "
+                    f"got {_describe(out)}")
+
+
+def _describe(value) -> str:
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_describe(v) for v in value)
+        return f"{type(value).__name__}({inner})"
+    if isinstance(value, Tensor):
+        return f"Tensor(shape={value.shape}, dtype={value.dtype}, " \
+               f"requires_grad={value.requires_grad})"
+    if isinstance(value, np.ndarray):
+        return f"ndarray(shape={value.shape}, dtype={value.dtype})"
+    return type(value).__name__
+
+
+def _float64_copy(a):
+    if isinstance(a, Tensor):
+        data = np.array(a.data, dtype=np.float64 if _is_float(a.dtype) else None, copy=True)
+        return Tensor(data, requires_grad=a.requires_grad)
+    if isinstance(a, np.ndarray) and _is_float(a.dtype):
+        return a.astype(np.float64)
+    return a
+
+
+def _grad_outputs_for(outputs, grad_outputs, seed) -> tuple:
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        return tuple(Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
+                     for o in outputs)
+    given = _as_tuple(grad_outputs)
+    if len(given) != len(outputs):
+        raise ValueError(f"gradgradcheck: got {len(given)} grad_outputs for {len(outputs)} "
+                         "differentiable outputs of fn")
+    result = []
+    for m, (g, o) in enumerate(zip(given, outputs)):
+        if not isinstance(g, Tensor):
+            g = Tensor(np.asarray(g, dtype=o.dtype), requires_grad=True)
+        if g.shape != o.shape:
+            raise ValueError(f"gradgradcheck: grad_outputs[{m}] has shape {g.shape} but the "
+                             f"output it seeds has shape {o.shape}")
+        result.append(g)
+    return tuple(result)
+
+
+def _max_abs(block):
+    return float(np.max(np.abs(block))) if block.size else 0.0
+
+
+def _index(multi_index: tuple) -> str:
+    return "[" + ", ".join(str(i) for i in multi_index) + "]" if multi_index else "[()]"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())

@@ -1,0 +1,222 @@
+"""Hypothesis strategies for property tests of differentiable code, on ``hypothesis.extra.numpy``.
+
+Every strategy is usable with no arguments and draws small data (at most 3 dimensions of at
+most 4 elements by default), so a property that runs ``gradcheck`` stays fast::
+
+    from hypothesis import given
+    from autograd import gradcheck
+    from autograd.testing import tensors, broadcastable_shapes, matmul_shapes
+
+    @given(tensors())
+    def test_exp(x):
+        assert gradcheck(lambda x: x.exp(), x)
+
+    @given(broadcastable_shapes(2).flatmap(lambda shapes: st.tuples(*map(tensors, shapes))))
+    def test_mul(xy):
+        assert gradcheck(lambda x, y: x * y, xy)
+
+Elements are finite and not subnormal, within ``[min_value, max_value]`` (``[-10, 10]`` by
+default).  For functions with kinks, ``away_from`` keeps elements at least ``min_distance``
+from given points (``relu``, ``abs`` at 0) and ``min_gap`` keeps the elements of an array
+pairwise apart (``max``/``min`` reductions, whose gradient jumps at ties).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograd.tensor import Tensor
+
+__all__ = ["FLOAT_DTYPES", "float_dtypes", "shapes", "elements", "float_arrays", "tensors",
+           "arrays_like", "broadcastable_shapes", "matmul_shapes"]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_dtypes() -> st.SearchStrategy[np.dtype]:
+    """float32 or float64 (the dtypes the engine computes in).
+
+    >>> float_dtypes().example() in FLOAT_DTYPES
+    True
+    """
+    return st.sampled_from(FLOAT_DTYPES)
+
+
+def shapes(*, min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
+           max_side: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
+    """Array shapes, 0-d included by default: ``(), (3,), (1, 4), (2, 1, 3)`` ...
+
+    >>> len(shapes(min_dims=2, max_dims=2).example())
+    2
+    """
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def elements(dtype=np.float64, *, min_value: float = -10.0, max_value: float = 10.0,
+             away_from: Sequence[float] = (), min_distance: float = 1e-3
+             ) -> st.SearchStrategy[float]:
+    """Finite, non-subnormal floats of ``dtype`` in ``[min_value, max_value]``, and at least
+    ``min_distance`` away from each point of ``away_from``.
+
+    Bounds that ``dtype`` cannot represent exactly are rounded inwards.
+
+    >>> v = elements(away_from=[0.0], min_distance=0.5).example()
+    >>> abs(v) >= 0.5 and -10 <= v <= 10
+    True
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"elements: dtype must be floating, got {dtype}")
+    if min_value > max_value:
+        raise ValueError(f"elements: min_value={min_value} > max_value={max_value}")
+    lo, hi = _inward(min_value, dtype, +1), _inward(max_value, dtype, -1)
+    points = tuple(float(p) for p in away_from)
+    strategy = st.floats(lo, hi, width=8 * dtype.itemsize, allow_nan=False,
+                         allow_infinity=False, allow_subnormal=False)
+    if not points:
+        return strategy
+
+    def far_enough(v: float) -> bool:
+        return all(abs(v - p) >= min_distance for p in points)
+
+    def push_out(v: float) -> float:
+        # Move a value that lands near a point just outside its exclusion zone (keeps shrinking
+        # towards simple values instead of rejecting most draws: hypothesis loves 0).
+        for p in points:
+            if abs(v - p) < min_distance:
+                up = float(dtype.type(p + min_distance * (1 + 1e-3)))
+                down = float(dtype.type(p - min_distance * (1 + 1e-3)))
+                v = up if (v >= p and up <= hi) or down < lo else down
+        return v
+
+    return strategy.map(push_out).filter(lambda v: lo <= v <= hi and far_enough(v))
+
+
+def float_arrays(shape=None, dtype=None, *, min_value: float = -10.0, max_value: float = 10.0,
+                 away_from: Sequence[float] = (), min_distance: float = 1e-3,
+                 min_gap: float | None = None, min_dims: int = 0, max_dims: int = 3,
+                 min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[np.ndarray]:
+    """Float ndarrays.  ``shape``: a tuple, an int, a strategy of shapes or None (drawn from
+    ``shapes(min_dims=..., max_dims=..., min_side=..., max_side=...)``); ``dtype``: a dtype, a
+    strategy of dtypes, or None (float32 or float64).  Elements as in :func:`elements`;
+    ``min_gap``, when given, makes every two elements of an array differ by at least that much.
+
+    >>> a = float_arrays((2, 3), np.float32, min_gap=0.01).example()
+    >>> a.shape, a.dtype, bool(np.all(np.diff(np.sort(a, axis=None)) >= 0.01))
+    ((2, 3), dtype('float32'), True)
+    """
+    shape_st = _shape_strategy(shape, min_dims, max_dims, min_side, max_side)
+    dtype_st = float_dtypes() if dtype is None else (
+        dtype if isinstance(dtype, st.SearchStrategy) else st.just(np.dtype(dtype)))
+
+    def arrays_of(dt_and_shape):
+        dt, shp = dt_and_shape
+        elems = elements(dt, min_value=min_value, max_value=max_value, away_from=away_from,
+                         min_distance=min_distance)
+        if min_gap is None:
+            return hnp.arrays(dt, shp, elements=elems)
+        return hnp.arrays(dt, shp, elements=elems, unique=True).filter(
+            lambda a: a.size < 2 or bool(np.diff(np.sort(a, axis=None)).min() >= min_gap))
+
+    return st.tuples(dtype_st, shape_st).flatmap(arrays_of)
+
+
+def tensors(shape=None, dtype=None, *, min_value: float = -10.0, max_value: float = 10.0,
+            requires_grad=True, away_from: Sequence[float] = (), min_distance: float = 1e-3,
+            min_gap: float | None = None, min_dims: int = 0, max_dims: int = 3,
+            min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[Tensor]:
+    """Tensors whose data is drawn by :func:`float_arrays` (same arguments).
+
+    ``requires_grad`` is a bool or a strategy of bools.  With no arguments: float32 or float64,
+    0 to 3 dimensions of 1 to 4 elements, values in [-10, 10], ``requires_grad=True``.
+
+    >>> t = tensors().example()
+    >>> t.requires_grad and t.dtype in FLOAT_DTYPES and t.ndim <= 3
+    True
+    >>> tensors((3,), np.float32, min_value=0.1, max_value=5.0).example().dtype
+    dtype('float32')
+    >>> relu_safe = tensors(away_from=[0.0])     # no element within 1e-3 of relu's kink
+    """
+    grad_st = requires_grad if isinstance(requires_grad, st.SearchStrategy) \
+        else st.just(bool(requires_grad))
+    data_st = float_arrays(shape, dtype, min_value=min_value, max_value=max_value,
+                           away_from=away_from, min_distance=min_distance, min_gap=min_gap,
+                           min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                           max_side=max_side)
+    return st.builds(lambda data, rg: Tensor(data, requires_grad=rg), data_st, grad_st)
+
+
+def arrays_like(x, *, min_value: float = -10.0, max_value: float = 10.0
+                ) -> st.SearchStrategy[np.ndarray]:
+    """Arrays with the shape and dtype of ``x`` (a Tensor or an ndarray): upstream gradients
+    for ``backward(gradient)`` / ``grad_outputs``, or a second operand of the same shape.
+
+    >>> x = Tensor(np.zeros((2, 3), np.float32))
+    >>> g = arrays_like(x).example()
+    >>> g.shape, g.dtype
+    ((2, 3), dtype('float32'))
+    """
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return float_arrays(data.shape, data.dtype, min_value=min_value, max_value=max_value)
+
+
+def broadcastable_shapes(num_shapes: int = 2, *, min_dims: int = 0, max_dims: int = 3,
+                         min_side: int = 1, max_side: int = 4
+                         ) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
+    """Tuples of ``num_shapes`` mutually broadcastable shapes, e.g. ``((2, 1, 3), (4, 1), ())``:
+    different ranks, 0-d shapes and size-1 dimensions included.  The result shape is
+    ``np.broadcast_shapes(*shapes)``.
+
+    >>> a, b = broadcastable_shapes().example()
+    >>> isinstance(np.broadcast_shapes(a, b), tuple)
+    True
+    """
+    if num_shapes < 1:
+        raise ValueError(f"broadcastable_shapes: num_shapes must be >= 1, got {num_shapes}")
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+        max_side=max_side).map(lambda b: b.input_shapes)
+
+
+def matmul_shapes(*, min_dims: int = 0, max_dims: int = 2, min_side: int = 1,
+                  max_side: int = 4) -> st.SearchStrategy[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Pairs of shapes ``(a, b)`` that ``np.matmul`` accepts: 1-D operands (vector @ matrix,
+    matrix @ vector, vector @ vector) and stacks of matrices whose batch dimensions broadcast.
+    ``min_dims``/``max_dims`` bound the number of batch dimensions; ``min_side``/``max_side``
+    every side.  Drawn from NumPy's gufunc signature ``(n?,k),(k,m?)->(n?,m?)``.
+
+    >>> a, b = matmul_shapes().example()
+    >>> np.matmul(np.ones(a), np.ones(b)).ndim >= 0
+    True
+    """
+    return hnp.mutually_broadcastable_shapes(
+        signature=np.matmul.signature, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+        max_side=max_side).map(lambda b: b.input_shapes)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _shape_strategy(shape, min_dims, max_dims, min_side, max_side):
+    if shape is None:
+        return shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+    if isinstance(shape, st.SearchStrategy):
+        return shape
+    if isinstance(shape, (int, np.integer)):
+        return st.just((int(shape),))
+    if isinstance(shape, (tuple, list)) and all(isinstance(s, (int, np.integer)) for s in shape):
+        return st.just(tuple(int(s) for s in shape))
+    raise TypeError(f"shape must be None, an int, a tuple of ints or a strategy, got {shape!r}")
+
+
+def _inward(bound: float, dtype: np.dtype, direction: int) -> float:
+    """``bound`` rounded to ``dtype``, moved one ulp towards the inside when rounding moved it out."""
+    rounded = dtype.type(bound)
+    if direction > 0 and float(rounded) < bound:
+        rounded = np.nextafter(rounded, dtype.type(np.inf))
+    if direction < 0 and float(rounded) > bound:
+        rounded = np.nextafter(rounded, dtype.type(-np.inf))
+    return float(rounded)
