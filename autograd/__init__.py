@@ -8,6 +8,7 @@ array([2., 4.])
 """
 from autograd.engine import grad
 from autograd.functional import expand_dims, logsumexp, mean, softmax, squeeze, stack, swapaxes
+from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.grad_mode import enable_grad, is_grad_enabled, name_scope, no_grad
 from autograd.ops import (
     abs, add, astype, broadcast_to, clip, concatenate, cos, div, exp, getitem, log, log_softmax, matmul,
@@ -39,7 +40,7 @@ def _warn_if_shadowed():
 _warn_if_shadowed()
 
 __all__ = [
-    "Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
+    "Tensor", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cos", "div", "exp", "expand_dims",
     "getitem", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
     "mul", "neg", "pow", "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack", "sub",
