@@ -9,7 +9,8 @@ the whole subtree below that module is renamed: each Parameter's ``name`` become
 path and each module remembers its path, which ``__call__`` uses as the ``autograd.name_scope`` of
 its forward (the root module, whose path is empty, uses its class name).  A list mutated after
 assignment (``self.layers.append(m)``) is only renamed at the next assignment; assign a new list
-or use ``Sequential``.
+or use ``Sequential``.  A module attached in two places carries the names of the latest
+attachment.
 """
 
 from typing import NamedTuple
@@ -246,7 +247,8 @@ class Module:
 class Sequential(Module):
     """Modules applied in order: ``Sequential(Linear(4, 3), Sigmoid())``.
 
-    Indexable (an int gives a module, a slice a new Sequential), ``len`` and iterable; the
+    Indexable (an int gives a module, a slice a Sequential sharing those modules, whose names
+    stay those of this model), ``len`` and iterable; the
     children are named "0", "1", ... so parameters are ``0.weight``, ``0.bias``, ...
     """
 
@@ -278,9 +280,13 @@ class Sequential(Module):
 
     def __getitem__(self, index):
         layers = self._layers()
-        if isinstance(index, slice):
-            return Sequential(*layers[index])
-        return layers[index]
+        if not isinstance(index, slice):
+            return layers[index]
+        # a view sharing the modules: attached without renaming, so they keep their paths here
+        part = Sequential()
+        for i, layer in enumerate(layers[index]):
+            object.__setattr__(part, str(i), layer)
+        return part
 
 
 class ReLU(Module):

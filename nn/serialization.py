@@ -11,7 +11,6 @@ so a checkpoint can never run code.
 import hashlib
 import os
 import tempfile
-import zipfile
 
 import numpy as np
 
@@ -94,9 +93,9 @@ def load(path, model=None, strict=True):
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+    except Exception as error:  # any failure to parse the file means it is not a valid one
         raise CheckpointError(f"{path}: not a readable .npz checkpoint (truncated, corrupt or "
-                              f"tampered with): {error}") from None
+                              f"tampered with): {type(error).__name__}: {error}") from None
     stored = arrays.pop(DIGEST_KEY, None)
     if stored is None:
         raise CheckpointError(f"{path}: no {DIGEST_KEY} entry; not written by nn.save (or the "

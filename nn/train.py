@@ -54,8 +54,8 @@ def _metric_functions(metrics, loss_fn):
 
 
 class EarlyStopping:
-    """Stop ``fit`` when ``monitor`` has not improved by more than ``min_delta`` for
-    ``patience`` epochs in a row.
+    """Stop ``fit`` after ``patience`` epochs in a row in which ``monitor`` has not improved
+    by more than ``min_delta`` (Keras's rule; patience=0 stops at the first such epoch).
 
     mode: "min", "max" or "auto" (max for names containing "acc", else min).  With
     ``restore_best_weights`` (the default here, unlike Keras) the model ends ``fit`` holding the
@@ -100,7 +100,7 @@ class EarlyStopping:
                 self._best_state = model.state_dict()
             return False
         self._wait += 1
-        if self._wait > self.patience:
+        if self._wait >= self.patience:
             self.stopped_epoch = epoch
             return True
         return False
