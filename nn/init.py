@@ -42,7 +42,8 @@ def default_generator():
 
 
 def resolve_generator(generator):
-    """None -> the default generator; an int -> a fresh generator seeded with it; a Generator as is."""
+    """None -> the default generator; an int -> a new generator seeded with it; a Generator
+    as is."""
     if generator is None:
         return _default_generator
     if isinstance(generator, np.random.Generator):
@@ -122,7 +123,7 @@ def xavier_uniform(tensor, gain=1.0, generator=None):
 
 
 def xavier_normal(tensor, gain=1.0, generator=None):
-    """Glorot/Xavier normal: N(0, std**2) with std = gain * sqrt(2 / (fan_in + fan_out)); in place."""
+    """Glorot/Xavier normal: N(0, std**2), std = gain * sqrt(2 / (fan_in + fan_out)); in place."""
     fan_in, fan_out = fans(tensor.shape)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return normal(tensor, 0.0, std, generator)

@@ -186,8 +186,11 @@ def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=Non
                 for i, (_, fn) in enumerate(metric_fns):
                     metric_sums[i] += fn(out.data, y_batch) * n
                 if bar is not None:
+                    running = {"loss": loss_sum / seen}
+                    running.update({name: s / seen for (name, _), s in zip(metric_fns,
+                                                                          metric_sums)})
+                    bar.set_postfix(_format(running), refresh=False)
                     bar.update(1)
-                    bar.set_postfix(loss=f"{loss_sum / seen:.4g}", refresh=False)
             logs = {"loss": loss_sum / max(seen, 1)}
             logs.update({name: s / max(seen, 1) for (name, _), s in zip(metric_fns, metric_sums)})
             if validation_data is not None:

@@ -6,7 +6,7 @@ import pytest
 
 import nn
 
-# ---- the classic 4-3-1 sigmoid network --------------------------------------------------------------
+# ---- the classic 4-3-1 sigmoid network ----------------------------------------------------------
 
 X = np.array([[1, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 1]], dtype=np.float64)
 Y = np.array([[1], [1], [0]], dtype=np.float64)
@@ -83,7 +83,7 @@ def test_classic_fit_drives_the_error_down(batch_size):
     assert squared_error(model(X), Y).item() < 0.1 * initial
 
 
-# ---- 20-10-1 on make_classification ---------------------------------------------------------------
+# ---- 20-10-1 on make_classification -------------------------------------------------------------
 
 def test_make_classification_20_10_1_reaches_94_percent():
     pytest.importorskip("sklearn")
@@ -100,7 +100,7 @@ def test_make_classification_20_10_1_reaches_94_percent():
     assert scores["accuracy"] >= 0.94, scores
 
 
-# ---- Dense 512 ReLU + softmax 10 on the digits -------------------------------------------------------
+# ---- Dense 512 ReLU + softmax 10 on the digits --------------------------------------------------
 
 @pytest.fixture(scope="module")
 def digits_model():

@@ -50,7 +50,7 @@ def test_batches_errors():
         list(nn.data.batches(X, Y, 0))
 
 
-# ---- IDX files ------------------------------------------------------------------------------------
+# ---- IDX files ----------------------------------------------------------------------------------
 
 def idx_bytes(array, code=0x08):
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
