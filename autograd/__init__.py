@@ -16,6 +16,7 @@ from autograd.ops import (
     where,
 )
 from autograd.tensor import Tensor
+from autograd.viz import draw_graph, save_graph
 
 
 def _warn_if_shadowed():
@@ -40,7 +41,7 @@ def _warn_if_shadowed():
 _warn_if_shadowed()
 
 __all__ = [
-    "Tensor", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
+    "Tensor", "draw_graph", "save_graph", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cos", "div", "exp", "expand_dims",
     "getitem", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
     "mul", "neg", "pow", "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack", "sub",

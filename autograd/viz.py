@@ -1,0 +1,458 @@
+"""Graph images: the DAG that produced some tensors, as a ``graphviz.Digraph``.
+
+>>> from autograd import Tensor, draw_graph, save_graph
+>>> x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+>>> loss = (x * x).sum()
+>>> g = draw_graph(loss)              # shows inline in Jupyter; g.source is the DOT text
+>>> save_graph("loss.svg", loss)      # PNG, SVG, PDF or DOT, chosen by the suffix
+
+Every recorded tensor is drawn as an operation node (ellipse: ``mul``, ``sum(axis=1)``) feeding a
+tensor node (box: name, shape, dtype).  The kind of a tensor shows in its style and its first
+line: parameters (leaves that require grad, blue, "param"), constants (grey, dashed, "const"),
+the roots (orange, double border, "output") and intermediates (white, rounded).  Python and 0-d
+constants are written into the operation's label (``mul(·, 0.5)``: · is a tensor input); array
+constants get a "const" node.  Each ``name_scope`` becomes a labelled cluster; a parameter sits in
+the innermost scope shared by the operations that read it, constant tensors outside all scopes.
+NaN and Inf values or gradients turn a node red.  Node ids are numbered in the order of an
+iterative depth-first walk from the roots, so the DOT text is deterministic.
+
+Graphviz's layout time explodes with size, so past ``max_nodes`` nodes each name scope is drawn
+as one node, or a ValueError says how many nodes there are and how to get under the limit.
+"""
+import numbers
+import pathlib
+
+import graphviz
+import numpy as np
+
+from autograd.tensor import Tensor
+
+INSTALL_HINT = (
+    "Graphviz's 'dot' executable was not found on PATH, so the graph cannot be rendered as an image "
+    "(its DOT text is still in graph.source). Install Graphviz itself, not only the Python package: "
+    "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), "
+    "'conda install -c conda-forge graphviz', or https://graphviz.org/download/"
+)
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """Rendering needs Graphviz's ``dot`` executable, which is missing; the message says how to install it."""
+
+    def __init__(self, message=INSTALL_HINT):
+        RuntimeError.__init__(self, message)
+
+
+class GraphImage(graphviz.Digraph):
+    """The ``graphviz.Digraph`` returned by ``draw_graph``: rendering errors carry the install hint.
+
+    ``.source`` is the DOT text, ``.render(path, format="png")`` writes a file, and in Jupyter the
+    graph shows inline (or, without ``dot``, the install hint instead of a traceback).
+    """
+
+    def pipe(self, *args, **kwargs):
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFoundError() from None
+
+    def render(self, *args, **kwargs):
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFoundError() from None
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": INSTALL_HINT}
+
+
+PARAM, CONST, OUTPUT, TENSOR, OP, SCOPE = "param", "const", "output", "tensor", "op", "scope"
+
+_STYLES = {
+    PARAM: {"shape": "box", "style": "filled", "fillcolor": "#d0ebff", "color": "#1c7ed6"},
+    CONST: {"shape": "box", "style": "filled,dashed", "fillcolor": "#f1f3f5", "color": "#868e96"},
+    OUTPUT: {"shape": "box", "style": "filled,bold", "fillcolor": "#ffe8cc", "color": "#e8590c", "peripheries": "2"},
+    TENSOR: {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "color": "#495057"},
+    OP: {"shape": "ellipse", "style": "filled", "fillcolor": "#fff3bf", "color": "#f59f00"},
+    SCOPE: {"shape": "box3d", "style": "filled", "fillcolor": "#e6fcf5", "color": "#0ca678"},
+}
+_NONFINITE = {"color": "#e03131", "fontcolor": "#c92a2a", "penwidth": "3"}
+_CLUSTER_FILLS = ("#f8f9fa", "#f1f3f5", "#e9ecef")
+_TAGS = {PARAM: "param", CONST: "const", OUTPUT: "output"}
+
+
+def draw_graph(*roots, show_values=False, show_grads=False, rankdir="LR", max_nodes=500, collapse=None,
+               depth=None):
+    """The graph of operations that produced ``roots``, as a ``graphviz.Digraph`` (a ``GraphImage``).
+
+    ``show_values`` / ``show_grads`` add to each tensor its value / gradient: a scalar's value, or an
+    array's mean and min..max (leaves' gradients, and intermediates' after ``retain_grad()``).
+    To see gradients after ``backward()``, call ``backward(retain_graph=True)``: a plain
+    ``backward()`` releases the graph and drawing it afterwards raises an error.
+
+    ``max_nodes`` (None: no limit) bounds the drawing.  ``collapse=None`` draws everything when it
+    fits, else collapses the deepest scope level that brings it under the limit, else raises
+    ValueError.  ``collapse=True`` always draws each scope at nesting level ``depth`` (default 1:
+    the outermost) as one node; ``collapse=False`` never collapses.  The roots always stay visible.
+
+    >>> with name_scope("layer"):
+    ...     h = (x @ W + b).tanh()
+    >>> draw_graph(h.sum(), show_values=True)               # one box labelled "layer"
+    >>> draw_graph(h.sum(), collapse=True)                  # "layer" drawn as one node
+    """
+    if not roots:
+        raise TypeError("draw_graph: give at least one Tensor to draw")
+    for r in roots:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"draw_graph: expected Tensors, got {type(r).__name__}")
+    roots = list({id(r): r for r in roots}.values())
+    if depth is not None:
+        if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
+            raise ValueError(f"draw_graph: depth must be a positive integer (a scope nesting level), got {depth!r}")
+        if collapse is False:
+            raise ValueError("draw_graph: depth only applies when collapsing; drop collapse=False")
+        collapse = True
+    order, index = _walk(roots)
+    nodes, edges = _plan(roots, order, index)
+    level = _choose_level(nodes, max_nodes, collapse, depth or 1)
+    graph = GraphImage(
+        name="autograd",
+        graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
+                    "ranksep": "0.35", "bgcolor": "white"},
+        node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.3", "margin": "0.1,0.04"},
+        edge_attr={"arrowsize": "0.6", "color": "#495057"},
+    )
+    if level is not None and collapse is None:
+        graph.graph_attr.update(labelloc="t", label=_text([f"{len(nodes):,} nodes > max_nodes={max_nodes}: "
+                                                           f"each name scope at nesting level {level} is one node"]))
+    if level is not None:
+        nodes, edges = _collapse(nodes, edges, level)
+    _emit(graph, nodes, edges, show_values, show_grads)
+    return graph
+
+
+def save_graph(path, *roots, format=None, **options):
+    """Draw ``roots`` (or take a graph from ``draw_graph``) and write it to ``path``; returns the path.
+
+    The format comes from ``format`` or the suffix: png, svg, pdf, jpg, or gv/dot for the DOT text
+    (which needs no Graphviz).  ``options`` go to ``draw_graph``.
+
+    >>> save_graph("docs/images/loss.png", loss, show_grads=True)
+    """
+    path = pathlib.Path(path)
+    if len(roots) == 1 and isinstance(roots[0], (graphviz.Digraph, graphviz.Graph)):
+        if options:
+            raise TypeError(f"save_graph: options {sorted(options)} only apply when drawing tensors")
+        graph = roots[0]
+    else:
+        graph = draw_graph(*roots, **options)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    fmt = {"jpg": "jpeg", "gv": "dot"}.get(fmt, fmt)
+    if fmt == "dot":
+        path.write_text(graph.source, encoding="utf-8")
+        return path
+    if fmt not in graphviz.FORMATS:
+        raise ValueError(f"save_graph: cannot tell the image format from {str(path)!r}; pass format='png' or 'svg'")
+    try:
+        data = graph.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise GraphvizNotFoundError() from None
+    path.write_bytes(data)
+    return path
+
+
+# ---------------------------------------------------------------- the walk and the plan
+def _released():
+    return RuntimeError(
+        "draw_graph: this graph was released by backward(); draw it before calling backward(), or call "
+        "backward(retain_graph=True) to draw it afterwards (with show_grads=True to see the gradients)"
+    )
+
+
+def _inputs(t):
+    args = t._args
+    if args is None:
+        raise _released()
+    return args[:len(args) - t._prim.n_params]
+
+
+def _walk(roots):
+    """Every tensor that produced ``roots``, each once, inputs before their consumers (iterative DFS)."""
+    order, index = [], {}
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, expanded = stack.pop()
+        key = id(t)
+        if key in index:
+            continue
+        if expanded:
+            index[key] = len(order)
+            order.append(t)
+            continue
+        stack.append((t, True))
+        if t._prim is not None:
+            for a in reversed(_inputs(t)):
+                if isinstance(a, Tensor) and id(a) not in index:
+                    stack.append((a, False))
+    return order, index
+
+
+def _is_scalar(a):
+    return isinstance(a, (numbers.Number, np.generic)) or (isinstance(a, np.ndarray) and a.ndim == 0)
+
+
+def _common_prefix(a, b):
+    n = 0
+    while n < len(a) and n < len(b) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _plan(roots, order, index):
+    """Nodes ``(id, kind, scope, object)`` and edges ``(source id, target id)`` of the full graph."""
+    root_ids = {id(r) for r in roots}
+    param_scope = {}  # a parameter sits in the innermost scope shared by the ops that read it
+    for t in order:
+        if t._prim is not None:
+            scope = t._scope or ()
+            for a in _inputs(t):
+                if isinstance(a, Tensor) and a._prim is None and a.requires_grad:
+                    known = param_scope.get(id(a))
+                    param_scope[id(a)] = scope if known is None else _common_prefix(known, scope)
+    nodes, edges, consts = [], [], {}
+    for k, t in enumerate(order):
+        tid = f"t{k}"
+        if t._prim is None:
+            kind = OUTPUT if id(t) in root_ids else PARAM if t.requires_grad else CONST
+            nodes.append((tid, kind, param_scope.get(id(t), ()), t))
+            continue
+        scope = t._scope or ()
+        op = f"op{k}"
+        nodes.append((op, OP, scope, t))
+        for j, a in enumerate(_inputs(t)):
+            if isinstance(a, Tensor):
+                edges.append((f"t{index[id(a)]}", op))
+            elif not _is_scalar(a):  # an array constant: its own node, once however often it is used
+                cid = consts.get(id(a))
+                if cid is None:
+                    cid = consts[id(a)] = f"c{k}_{j}"
+                    nodes.append((cid, CONST, scope, a))
+                edges.append((cid, op))
+        edges.append((op, tid))
+        nodes.append((tid, OUTPUT if id(t) in root_ids else TENSOR, scope, t))
+    return nodes, edges
+
+
+def _count(nodes, level):
+    """How many nodes the graph has once each scope at nesting ``level`` is one node (roots stay)."""
+    groups, kept = {}, 0
+    for _, kind, scope, _ in nodes:
+        if len(scope) >= level and kind != OUTPUT:
+            groups[scope[:level]] = None
+        else:
+            kept += 1
+    return kept + len(groups)
+
+
+def _choose_level(nodes, max_nodes, collapse, depth):
+    """The scope nesting level to collapse (None: draw everything), or a ValueError saying what to do."""
+    total = len(nodes)
+    limit = float("inf") if max_nodes is None else max_nodes
+    if not collapse and total <= limit:
+        return None
+    deepest = max((len(scope) for _, _, scope, _ in nodes), default=0)
+    levels = [depth] if collapse else range(deepest, 0, -1) if collapse is None else []
+    for level in levels:  # deepest first: the most detail that fits
+        count = _count(nodes, level)
+        if count <= limit:
+            return level
+    why = f"draw_graph: the graph has {total:,} nodes, more than max_nodes={max_nodes} (Graphviz's layout time explodes with size)"
+    if collapse is False and deepest and _count(nodes, 1) <= limit:
+        raise ValueError(f"{why}; pass collapse=True to draw one node per name scope ({_count(nodes, 1):,} nodes), "
+                         "draw a part of it by passing an intermediate tensor as the root, or raise max_nodes")
+    if not deepest:
+        why += ", and it has no name scope to collapse"
+    elif collapse is False:
+        why += f", and even one node per name scope would leave {_count(nodes, 1):,}"
+    else:
+        why += f", and with one node per name scope at nesting level {level} it still has {count:,}"
+        why += f" (try a depth smaller than {depth})" if collapse and depth > 1 else ""
+    raise ValueError(
+        f"{why}. To draw it, record (more of) the computation inside autograd.name_scope(...) blocks and pass "
+        "collapse=True (or depth=...) to draw one node per scope, draw a part of it by passing an intermediate "
+        "tensor as the root, or raise max_nodes (Graphviz may then take minutes)"
+    )
+
+
+def _collapse(nodes, edges, level):
+    """Replace everything inside each scope at nesting ``level`` by one scope node."""
+    new_nodes, owner, groups = [], {}, {}
+    for node in nodes:
+        nid, kind, scope, obj = node
+        if len(scope) < level:
+            new_nodes.append(node)
+            continue
+        if kind == OUTPUT:
+            new_nodes.append((nid, kind, scope[:level - 1], obj))
+            continue
+        key = scope[:level]
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"id": f"s{len(groups)}", "name": key[-1], "ops": [], "params": [], "bad": False}
+            new_nodes.append((group["id"], SCOPE, key[:level - 1], group))
+        owner[nid] = group["id"]
+        if kind == OP:
+            group["ops"].append(obj._prim.name)
+        elif kind == PARAM:
+            group["params"].append(obj.name or f"param {obj.shape}")
+        if kind != OP and not group["bad"]:
+            data = obj.data if isinstance(obj, Tensor) else np.asarray(obj)
+            grad = obj.grad if isinstance(obj, Tensor) else None
+            group["bad"] = _nonfinite(data) or (grad is not None and _nonfinite(grad))
+    new_edges, seen = [], {}
+    for u, v in edges:
+        ou, ov = owner.get(u, u), owner.get(v, v)
+        if ou == ov:
+            continue
+        if ou != u or ov != v:  # an edge of a collapsed scope: once per pair of nodes
+            if (ou, ov) in seen:
+                continue
+            seen[(ou, ov)] = None
+        new_edges.append((ou, ov))
+    return new_nodes, new_edges
+
+
+# ---------------------------------------------------------------- labels and DOT output
+def _text(lines):
+    """A DOT label from plain lines: backslashes kept literal, never read as an HTML label."""
+    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
+
+
+def _num(v, digits=3):
+    v = v.item() if isinstance(v, (np.generic, np.ndarray)) else v
+    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+
+
+def _nonfinite(a):
+    """True when float array ``a`` holds a NaN or an Inf (one cheap sum first, then an exact check)."""
+    if a.dtype.kind not in "fc" or a.size == 0:
+        return False
+    with np.errstate(all="ignore"):
+        if np.isfinite(np.add.reduce(a, axis=None)):
+            return False
+    return not np.isfinite(a).all()
+
+
+def _summary(a):
+    """A short text for the numbers in ``a``: the value of a scalar, else mean and min..max (+ NaN/Inf counts)."""
+    a = np.asarray(a)
+    if a.size == 0:
+        return "empty"
+    if a.dtype.kind == "b":
+        a = a.astype(np.int64)
+    if a.size == 1:
+        return _num(a.reshape(()), 4)
+    bad = ""
+    if _nonfinite(a):
+        counts = [(int(np.isnan(a).sum()), "NaN"), (int((a == np.inf).sum()), "+Inf"), (int((a == -np.inf).sum()), "-Inf")]
+        bad = ", ".join(f"{n} {what}" for n, what in counts if n)
+        a = a[np.isfinite(a)]
+        if a.size == 0:
+            return bad
+    low, high = a.min(), a.max()
+    if low == high:
+        text = f"all {_num(low)}"
+    else:
+        text = f"mean {_num(a.mean(dtype=np.float64))}, {_num(low)}..{_num(high)}"
+    return f"{text}; {bad}" if bad else text
+
+
+def _shape_text(a):
+    return f"{'scalar' if a.ndim == 0 else a.shape} {a.dtype.name}"
+
+
+def _tensor_node(kind, t, show_values, show_grads):
+    tag = _TAGS.get(kind)
+    title = f"{t.name} ({tag})" if t.name and tag else t.name or tag
+    lines = [title] if title else []
+    lines.append(_shape_text(t.data))
+    bad = _nonfinite(t.data)
+    if show_values or bad:
+        lines.append("value " + _summary(t.data))
+    grad = t.grad
+    if grad is not None and _nonfinite(np.asarray(grad)):
+        bad = True
+        lines.append("grad " + _summary(grad))
+    elif show_grads and t.requires_grad and (t._prim is None or t._retain or grad is not None):
+        lines.append("grad " + ("None" if grad is None else _summary(grad)))
+    return lines, bad
+
+
+def _op_label(t):
+    prim, args = t._prim, t._args
+    n = len(args) - prim.n_params
+    label = prim.label(*args[n:]) if prim.label is not None else prim.name
+    inputs = args[:n]
+    if any(_is_scalar(a) for a in inputs):  # scalar constants are written in, · marks a tensor input
+        label += f"({', '.join(_num(a, 4) if _is_scalar(a) else '·' for a in inputs)})"
+    return [label]
+
+
+def _scope_label(group):
+    ops, params = group["ops"], group["params"]
+    names = list(dict.fromkeys(ops))
+    lines = [group["name"], f"{len(ops)} op{'s' * (len(ops) != 1)}"
+             + (f": {', '.join(names)}" if len(names) <= 4 else "")]
+    if params:
+        shown = ", ".join(params[:4]) + (f" +{len(params) - 4} more" if len(params) > 4 else "")
+        lines.append(f"params: {shown}")
+    return lines
+
+
+def _node_attrs(kind, obj, show_values, show_grads):
+    bad = False
+    if kind == OP:
+        lines = _op_label(obj)
+    elif kind == SCOPE:
+        lines, bad = _scope_label(obj), obj["bad"]
+    elif isinstance(obj, Tensor):
+        lines, bad = _tensor_node(kind, obj, show_values, show_grads)
+    else:  # an array constant of an operation
+        data = np.asarray(obj)
+        bad = _nonfinite(data)
+        lines = ["const", _shape_text(data)] + (["value " + _summary(data)] if show_values or bad else [])
+    attrs = dict(_STYLES[kind], label=_text(lines))
+    attrs["class"] = kind  # also a CSS class in SVG output
+    if bad:
+        attrs.update(_NONFINITE)
+        attrs["class"] = kind + " nonfinite"
+    return attrs
+
+
+def _emit(graph, nodes, edges, show_values, show_grads):
+    """Write the nodes into nested clusters (one per name scope), then the edges."""
+    members, children, cluster_ids = {(): []}, {(): []}, {}
+    for node in nodes:
+        scope = node[2]
+        for n in range(1, len(scope) + 1):
+            path = scope[:n]
+            if path not in cluster_ids:
+                cluster_ids[path] = len(cluster_ids)
+                members[path], children[path] = [], []
+                children[path[:-1]].append(path)
+        members[scope].append(node)
+
+    def fill(g, path):  # recursion as deep as the nesting of name scopes, not of the graph
+        for nid, kind, _, obj in members[path]:
+            g.node(nid, **_node_attrs(kind, obj, show_values, show_grads))
+        for child in children[path]:
+            attrs = {"label": _text([child[-1]]), "style": "rounded,filled", "color": "#adb5bd",
+                     "fillcolor": _CLUSTER_FILLS[(len(child) - 1) % len(_CLUSTER_FILLS)], "labeljust": "l"}
+            with g.subgraph(name=f"cluster_{cluster_ids[child]}", graph_attr=attrs) as sub:
+                fill(sub, child)
+
+    fill(graph, ())
+    for u, v in edges:
+        graph.edge(u, v)
