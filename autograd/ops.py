@@ -59,13 +59,14 @@ def apply(prim, *args):
     """Run ``prim`` on ``args`` (tensors or constants, then parameters), recording when needed."""
     n = len(args) - prim.n_params
     arrays = []
-    record = False
+    record = converted = False
     for a in args[:n]:
         if isinstance(a, Tensor):
             arrays.append(a.data)
             record = record or a.requires_grad
         else:
             arrays.append(as_operand(a, prim.name))
+            converted = True
     try:
         out = prim.forward(*arrays, *args[n:])
     except (ValueError, TypeError, IndexError) as exc:
@@ -73,6 +74,8 @@ def apply(prim, *args):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and _State.enabled:
+        if converted:  # the rules see constants as the forward did (arrays, not lists)
+            args = tuple(a if isinstance(a, Tensor) else d for a, d in zip(args[:n], arrays)) + args[n:]
         return Tensor._record(out, prim, args)
     return Tensor._wrap(out)
 
@@ -81,12 +84,14 @@ def _binary(prim, a, b):
     """``apply`` for two differentiable inputs, without the generic loop (the hot path)."""
     if isinstance(a, Tensor):
         ad, ra = a.data, a.requires_grad
-    else:
-        ad, ra = as_operand(a, prim.name), False
+    else:  # the rules see a constant as the forward did (an array, not a list)
+        a = ad = as_operand(a, prim.name)
+        ra = False
     if isinstance(b, Tensor):
         bd, rb = b.data, b.requires_grad
     else:
-        bd, rb = as_operand(b, prim.name), False
+        b = bd = as_operand(b, prim.name)
+        rb = False
     try:
         out = prim.forward(ad, bd)
     except (ValueError, TypeError) as exc:
@@ -334,10 +339,10 @@ def clip(x, lo=None, hi=None):
 # ---------------------------------------------------------------- reductions
 def _axes_label(name):
     def label(axis, keepdims):
-        parts = [] if axis is None else [f"axis={axis}"]
+        parts = [] if axis is None else [f"axis={axis[0] if len(axis) == 1 else axis}"]
         if keepdims:
             parts.append("keepdims")
-        return f"{name}({', '.join(parts)})"
+        return f"{name}({', '.join(parts)})" if parts else name
 
     return label
 
@@ -494,9 +499,24 @@ def _scatter_forward(g, shape, index):
     return grad
 
 
+def _index_label(index):
+    def part(p):
+        if isinstance(p, slice):
+            text = ":".join("" if v is None else str(v) for v in (p.start, p.stop, p.step))
+            return text[:-1] if p.step is None else text
+        if p is Ellipsis:
+            return "..."
+        if isinstance(p, np.ndarray):
+            return f"<{'mask' if p.dtype == np.bool_ else 'indices'} {p.shape}>"
+        return str(p)
+
+    parts = index if isinstance(index, tuple) else (index,)
+    return "getitem[" + ", ".join(part(p) for p in parts) + "]"
+
+
 _getitem = Primitive("getitem", lambda x, index: x[index],
                      lambda i, g, out, x, index: scatter(g, np.shape(x), index), n_params=1,
-                     label=lambda index: "getitem")
+                     label=_index_label)
 _scatter = Primitive("scatter", _scatter_forward, lambda i, g, out, y, shape, index: g[index], n_params=2,
                      label=lambda shape, index: "scatter")
 
