@@ -80,6 +80,8 @@ class Module:
     _path = ""
 
     def forward(self, *args, **kwargs):
+        """The computation, written by each subclass with Tensor operations; call the module
+        itself (``model(x)``) rather than ``forward``, so the name scope is applied."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
