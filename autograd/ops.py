@@ -353,7 +353,8 @@ def _normalize_axis(axis, ndim, op):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        # NumPy lets a 0-d array be reduced over axis 0 or -1
+        if not isinstance(a, (int, np.integer)) or not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
