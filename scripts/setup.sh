@@ -29,3 +29,5 @@ if ! command -v dot >/dev/null 2>&1; then
   fi
 fi
 export MPLBACKEND=Agg
+# one BLAS thread: on this project's small matrices (and 2-core machines) threads cost more than they give
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
