@@ -10,7 +10,7 @@
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
-    "ci", parent=settings.get_profile("ci"), max_examples=15,
+    "ci", parent=settings.get_profile("ci"), max_examples=60,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
