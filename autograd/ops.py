@@ -213,7 +213,8 @@ def matmul(a, b):
 def _sigmoid_forward(x):
     # exp(-log(1 + exp(-x))) stays finite and warning-free for any x and keeps
     # relative precision for very negative x, where 1/(1+exp(-x)) would overflow
-    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+    # (float32 stays float32 by itself; integer data gives float64, as np.exp)
+    return np.exp(-np.logaddexp(0, -x))
 
 
 _exp = Primitive("exp", np.exp, lambda i, g, out, x: g * out, saves=("out",))
@@ -331,6 +332,8 @@ def clip(x, lo=None, hi=None):
     """Elementwise ``x`` limited to [lo, hi] (either may be None); gradient 1 inside, 0 outside."""
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
+    # the bounds are constants: plain numbers or arrays (a Tensor bound would re-enter np.clip's dispatch)
+    lo, hi = (None if v is None else v.data if isinstance(v, Tensor) else as_operand(v, "clip") for v in (lo, hi))
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
     return apply(_clip, x, lo, hi)
@@ -565,6 +568,8 @@ def concatenate(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
+    if axis is None:  # as NumPy: join the flattened tensors
+        tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
     ndim = np.ndim(_array(tensors[0]))
     if ndim == 0:
         raise ValueError("concatenate: 0-d tensors cannot be concatenated; use stack")
@@ -594,6 +599,8 @@ def log_softmax(x, axis=-1):
         x = Tensor._wrap(np.asarray(as_operand(x, "log_softmax")))
     if x.ndim == 0:
         raise ValueError("log_softmax: needs at least one dimension, got a 0-d tensor")
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"log_softmax: axis must be one int, got {axis!r}")
     (axis,) = _normalize_axis(axis, x.ndim, "log_softmax")
     return apply(_log_softmax, x, axis)
 

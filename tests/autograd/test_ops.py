@@ -553,6 +553,41 @@ def test_pow_exponent_gradient_with_nonpositive_base_is_zero_not_nan():
     np.testing.assert_allclose(b.grad, [0.0, 0.0, 9 * np.log(3)])
 
 
+def test_clip_bounds_may_be_arrays_or_tensors():
+    x = Tensor(np.array([[0.2, 1.2, 2.2], [3.2, 4.2, 5.2]]), requires_grad=True)
+    lo = np.array([1.0, 1.0, 3.0])
+    for lo_, hi_ in [(lo, 4.0), (Tensor(lo), Tensor(4.0)), (list(lo), np.float64(4.0))]:
+        y = x.clip(lo_, hi_)
+        np.testing.assert_array_equal(y.data, np.clip(x.data, lo, 4.0))
+        (g,) = ag.grad(y.sum(), x)
+        np.testing.assert_array_equal(g.data, [[0, 1, 0], [1, 0, 0]])
+    assert gradcheck(lambda x: np.clip(x, Tensor(lo), 4.0), x)
+    x32 = Tensor(np.ones(3, np.float32), requires_grad=True)
+    assert x32.clip(np.float64(0.5), 2).dtype == np.float32  # NumPy scalars act as Python numbers
+
+
+def test_concatenate_axis_none_flattens_as_numpy():
+    a, b = Tensor(np.ones((2, 2)), requires_grad=True), Tensor([5.0, 6.0, 7.0], requires_grad=True)
+    y = ag.concatenate([a, b], axis=None)
+    np.testing.assert_array_equal(y.data, np.concatenate([a.data, b.data], axis=None))
+    (y * np.arange(7.0)).sum().backward()
+    np.testing.assert_array_equal(a.grad, [[0, 1], [2, 3]])
+    np.testing.assert_array_equal(b.grad, [4, 5, 6])
+
+
+def test_softmax_axis_must_be_one_int():
+    with pytest.raises(TypeError, match="axis must be one int"):
+        ag.softmax(Tensor(np.ones((2, 2))), axis=(0, 1))
+
+
+def test_integer_constants_follow_numpy():
+    i = Tensor([1, 2])
+    np.testing.assert_allclose(i.sigmoid().data, _sigmoid(np.array([1.0, 2.0])))  # not cast back to int
+    for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid"):
+        assert getattr(i, name)().dtype == np.float64, name
+    assert i.mean().item() == 1.5 and i.sum().dtype == np.int64 and i.relu().dtype == np.int64
+
+
 # ----------------------------------------------------------------------------- indexing
 
 def test_repeated_integer_indices_accumulate():
