@@ -32,9 +32,20 @@ def _released_error():
     )
 
 
+def _changed_since(a, stamp):
+    """True when tensor ``a`` was changed in place after ``stamp``, directly or through the array its data views."""
+    if a._version > stamp:
+        return True
+    array = a.data
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    entry = _State.changed.get(id(array))
+    return entry is not None and entry[1] > stamp and entry[0]() is array
+
+
 def _check_versions(t, args, n):
     prim = t._prim
-    if prim.saves_out and t._version > t._stamp:
+    if prim.saves_out and _changed_since(t, t._stamp):
         raise RuntimeError(
             f"the output of {prim.name} (shape {t.shape}) was changed in place after it was saved for backward; "
             "its gradient would be wrong. Change a copy instead, or recompute it"
@@ -42,11 +53,12 @@ def _check_versions(t, args, n):
     if prim.saves_args:
         for k in range(n):
             a = args[k]
-            if isinstance(a, Tensor) and a._version > t._stamp:
+            if isinstance(a, Tensor) and _changed_since(a, t._stamp):
                 name = f" {a.name!r}" if a.name else ""
                 raise RuntimeError(
                     f"input {k}{name} of {prim.name} (shape {a.shape}) was changed in place after it was saved "
-                    "for backward; its gradient would be wrong. Change it only after backward(), or on a copy"
+                    "for backward (directly, or through a tensor sharing its memory: one it is a reshape, .T, slice "
+                    "or detach() of); its gradient would be wrong. Change it only after backward(), or on a copy"
                 )
 
 

@@ -14,6 +14,9 @@ class _State:
     # input whose version (the stamp of its last in-place change) is newer was changed after use
     clock = itertools.count(1)
     last_inplace = 0
+    # id(array) -> [weakref to it, stamp of its last in-place change] for the arrays tensors changed
+    # in place: a view of one (reshape, .T, getitem, detach...) is read through it, so changed with it
+    changed = {}
 
 
 state = _State

@@ -6,6 +6,7 @@ at their inputs, never at their outputs, so a graph holds no reference cycles an
 reference counting alone.
 """
 import numbers
+import weakref
 
 import numpy as np
 
@@ -315,8 +316,19 @@ class Tensor:
             ufunc(data, value, out=data, casting="same_kind")
         else:  # a view of another array: never write through into memory the user may hold
             self.data = ufunc(data, value).astype(data.dtype, copy=False)
-        self._version = _State.last_inplace = next(_State.clock)
+        self._mark_changed()
         return self
+
+    def _mark_changed(self):
+        """Stamp an in-place change of this tensor's data (an array it owns) for the version checks."""
+        data = self.data
+        self._version = _State.last_inplace = stamp = next(_State.clock)
+        key = id(data)
+        entry = _State.changed.get(key)
+        if entry is None or entry[0]() is not data:
+            ref = weakref.ref(data, lambda _, key=key: _State.changed.pop(key, None))
+            entry = _State.changed[key] = [ref, 0]
+        entry[1] = stamp
 
     def __iadd__(self, other):
         return self._inplace(other, np.add, "+=", ops.add)
@@ -342,7 +354,7 @@ class Tensor:
         if not (self.data.flags.owndata and self.data.flags.writeable):
             self.data = self.data.copy()
         self.data[index] = value
-        self._version = _State.last_inplace = next(_State.clock)
+        self._mark_changed()
 
     # ----- NumPy interoperability -----
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

@@ -463,6 +463,42 @@ def test_inplace_change_by_item_assignment_is_detected():
         y.backward()
 
 
+@pytest.mark.parametrize("view", [
+    lambda w: w.T, lambda w: w.reshape(4), lambda w: w[0], lambda w: w[None, ...], lambda w: w.detach(),
+    lambda w: w.broadcast_to((3, 2, 2)), lambda w: ag.expand_dims(w, 0).T,
+], ids=["T", "reshape", "row", "newaxis", "detach", "broadcast_to", "chain"])
+def test_inplace_change_seen_through_a_view_is_an_error(view):
+    # x @ W.T saves W.T, whose data is a view of W's: an optimizer step on W before backward
+    # would silently give x a gradient computed with the new W
+    w = leaf([[1.0, 2.0], [3.0, 4.0]])
+    x = leaf(np.ones(2))
+    v = view(w)
+    y = (v * x.sum()).sum()  # mul saves v
+    with ag.no_grad():
+        w -= 1.0
+    with pytest.raises(RuntimeError, match="changed in place.*sharing its memory"):
+        y.backward()
+
+
+def test_inplace_change_of_a_detached_copy_of_a_saved_output_is_an_error():
+    x = leaf([1.0, 2.0])
+    e = x.exp()
+    d = e.detach()  # shares e's data
+    d += 1.0  # a constant: changed in place, right in e's memory
+    with pytest.raises(RuntimeError, match="output of exp"):
+        e.sum().backward()
+
+
+def test_matmul_with_transposed_weight_then_optimizer_step_is_an_error():
+    w = leaf([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    x = leaf([[1.0, 1.0]], np.float32)
+    loss = (x @ w.T).sum()
+    with ag.no_grad():
+        w -= 0.1 * np.ones((2, 2), np.float32)
+    with pytest.raises(RuntimeError, match="input 1 of matmul"):
+        loss.backward()
+
+
 def test_inplace_change_of_an_unsaved_input_is_fine():
     w = leaf([1.0, 2.0])
     u = Tensor([3.0, 4.0])
@@ -472,7 +508,10 @@ def test_inplace_change_of_an_unsaved_input_is_fine():
     np.testing.assert_array_equal(w.grad, [1.0, 1.0])
     v = Tensor([2.0, 2.0])
     v += 1.0  # a change before the use
-    (w * v).sum().backward()
+    y = (w * v).sum()
+    other = Tensor([0.0, 0.0])
+    other += 1.0  # a change after the forward, of memory the graph does not use
+    y.backward()
     np.testing.assert_array_equal(w.grad, [4.0, 4.0])
 
 
