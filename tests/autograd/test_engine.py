@@ -161,6 +161,41 @@ def test_wide_graph_many_leaves(dtype):
         assert x.grad[0] == max(i, 1)
 
 
+def test_graphs_hold_no_reference_cycles():
+    # freed by reference counting alone, so Python's cyclic collector never has to walk them
+    gc.collect()
+    gc.disable()
+    try:
+        x, w = leaf(np.ones((3, 4))), leaf(np.ones((4, 2)))
+        for retain in (False, True):
+            h = (x @ w).tanh()
+            y = ag.log_softmax(h)[[0, 0, 1]].sum() + ag.logsumexp(h.max(0) * h.min(), 0)
+            (g,) = ag.grad(y, x, create_graph=True)
+            (g * g).sum().backward(retain_graph=retain)
+            del h, y, g
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_backward_is_deterministic():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((50, 8)).astype(np.float32), requires_grad=True)
+
+    def run():
+        x.grad = None
+        parts = [(x[i::7] * float(i)).tanh().sum() for i in range(7)]
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p * x.sum()
+        total.backward()
+        return x.grad.copy()
+
+    first = run()
+    for _ in range(3):
+        np.testing.assert_array_equal(run(), first)
+
+
 # ----------------------------------------------------------------------------- no aliasing
 
 def test_grads_never_alias_between_leaves_or_with_the_users_gradient():

@@ -120,6 +120,20 @@ def test_requires_grad_():
         y.requires_grad_(False)
 
 
+@pytest.mark.parametrize("name, args", [
+    ("exp", ()), ("log", ()), ("sqrt", ()), ("abs", ()), ("sin", ()), ("cos", ()), ("sigmoid", ()), ("tanh", ()),
+    ("relu", ()), ("clip", (0.5, 1.5)), ("maximum", (1.2,)), ("minimum", (1.2,)), ("sum", (0,)), ("mean", (1,)),
+    ("max", (1,)), ("min", (0,)), ("reshape", ((3, 2),)), ("transpose", ((1, 0),)), ("swapaxes", (0, 1)),
+    ("expand_dims", (1,)), ("squeeze", ()), ("broadcast_to", ((4, 2, 3),)), ("astype", (np.float32,)),
+    ("softmax", (0,)), ("log_softmax", (1,)), ("logsumexp", (1,)),
+])
+def test_every_function_is_also_a_method(name, args):
+    x = Tensor(np.array([[0.5, 1.0, 1.5], [2.0, 2.5, 3.0]]), requires_grad=True)
+    by_function, by_method = getattr(ag, name)(x, *args), getattr(x, name)(*args)
+    np.testing.assert_array_equal(by_function.data, by_method.data)
+    assert by_method.requires_grad and by_method.dtype == by_function.dtype
+
+
 def test_comparisons_give_bool_tensors_without_graph():
     x = leaf([1.0, 2.0, 3.0])
     for mask, expected in [(x > 1.5, [0, 1, 1]), (x <= 2, [1, 1, 0]), (x == 2.0, [0, 1, 0]),
