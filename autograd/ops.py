@@ -52,6 +52,11 @@ def _as_ndarray(out):
 
 def _fail(prim, arrays, exc):
     shapes = " and ".join(str(np.shape(a)) for a in arrays)
+    if isinstance(exc, ValueError) and "broadcast" in str(exc):
+        return ValueError(
+            f"{prim.name}: shapes {shapes} cannot be broadcast together (aligned from the right, each "
+            "dimension must match or be 1); reshape or index one operand, e.g. x[:, None]"
+        )
     return type(exc)(f"{prim.name}: cannot apply to operands of shapes {shapes}: {exc}")
 
 
