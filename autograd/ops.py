@@ -330,7 +330,11 @@ def _clip_vjp(i, g, out, x, lo, hi):
 
 
 _clip = Primitive("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_vjp, n_params=2, saves=("args",),
-                  label=lambda lo, hi: f"clip({lo}, {hi})")
+                  label=lambda lo, hi: f"clip({_short(lo)}, {_short(hi)})")
+
+
+def _short(bound):
+    return f"{bound:.4g}" if isinstance(bound, (float, np.floating)) else str(bound)
 
 
 def clip(x, lo=None, hi=None):

@@ -61,6 +61,10 @@ class GraphImage(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFoundError() from None
 
+    def __repr__(self):  # stable (no memory address), so saved notebook outputs do not churn
+        nodes = sum(1 for line in self.body if line.lstrip().split(" ", 1)[0].isidentifier() and "->" not in line and "[" in line)
+        return f"<GraphImage {self.name or 'graph'}: {nodes} nodes>"
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
