@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
-from autograd import Tensor, ops
-from autograd.gradcheck import gradcheck, gradgradcheck
+from autograd import Tensor, gradcheck, gradgradcheck, ops
 from autograd.testing import broadcastable_shapes, float_dtypes, matmul_shapes, shapes, tensors
 
 
