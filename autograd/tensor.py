@@ -298,6 +298,14 @@ class Tensor:
     # ----- in-place operators: in place when nothing is recorded, else a new recorded tensor -----
     def _inplace(self, other, ufunc, symbol, out_of_place):
         if _State.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            if self._prim is None and self.requires_grad:
+                # a new tensor here would leave the leaf itself (the model's parameter) unchanged
+                raise RuntimeError(
+                    f"{symbol} on a leaf tensor that requires grad (shape {self.shape}"
+                    f"{', ' + repr(self.name) if self.name else ''}) while operations are recorded; "
+                    f"to update a parameter, write `with no_grad(): p {symbol} ...`, or use `p = p {symbol[0]} ...` "
+                    "for a new recorded tensor"
+                )
             return out_of_place(self, other)
         value = other.data if isinstance(other, Tensor) else as_operand(other, symbol)
         data = self.data

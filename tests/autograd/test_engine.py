@@ -1,5 +1,6 @@
 """Backpropagation semantics (issue 2, section 4): accumulation, shared use, constants, errors,
 retain_graph, deep graphs, ``grad()``, higher order, grad mode, in-place changes, no aliasing."""
+import re
 import gc
 import time
 
@@ -462,12 +463,25 @@ def test_inplace_on_constant_is_in_place_and_recorded_inplace_is_not():
     assert c is obj and c.data is data
     np.testing.assert_array_equal(c.data, [2.0, 3.0])
     w = leaf([1.0, 2.0])
-    original = w
-    w += 1.0  # recording: a new tensor, the leaf is untouched
-    assert w is not original and not w.is_leaf
+    h = w * 1.0
+    original = h
+    h += 1.0  # recording: a new tensor, the intermediate is untouched
+    assert h is not original and not h.is_leaf
     np.testing.assert_array_equal(original.data, [1.0, 2.0])
-    w.sum().backward()
-    np.testing.assert_array_equal(original.grad, [1.0, 1.0])
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("update", ["+=", "-=", "*=", "/="])
+def test_inplace_on_a_leaf_that_requires_grad_while_recording_is_an_error(update):
+    # a silent new tensor would leave the parameter itself unchanged: `p -= lr * g` would not train
+    w = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=re.escape(update) + r" on a leaf tensor that requires grad.*no_grad"):
+        exec(f"w {update} 2.0", {}, {"w": w})
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+    with ag.no_grad():
+        exec(f"w {update} 2.0", {}, {"w": w})
+    assert w.is_leaf and not np.array_equal(w.data, [1.0, 2.0])
 
 
 def test_inplace_change_of_a_saved_input_is_an_error():
