@@ -66,7 +66,7 @@ def setup_ours(X, y, weights):
 
 def setup_numpy(X, y, weights):
     params = [w.copy() for w in weights]
-    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+    moments = []  # Adam's state, made at the first step as nn.Adam and torch.optim.Adam do
     rng = np.random.default_rng(SEED + 1)
     step = [0]
     rows = np.arange(BATCH)
@@ -88,6 +88,8 @@ def setup_numpy(X, y, weights):
         dh = dlogits @ W2.T
         dh *= z > 0
         grads = (Xb.T @ dh, dh.sum(axis=0), h.T @ dlogits, dlogits.sum(axis=0))
+        if not moments:
+            moments.extend((np.zeros_like(p), np.zeros_like(p)) for p in params)
         step[0] += 1
         t = step[0]
         b1c, b2c = 1 - BETAS[0] ** t, 1 - BETAS[1] ** t
