@@ -75,11 +75,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         key = id(r)
         if r._prim is None:
             if wanted is None or key in wanted:
-                entry = found.get(key)
-                if entry is None:
-                    found[key] = [r, g]
-                else:
-                    entry[1] = entry[1] + g
+                _collect(found, key, r, g)
         elif key in grads:
             grads[key] = grads[key] + g
         else:
@@ -119,11 +115,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             akey = id(a)
             if a._prim is None:
                 if wanted is None or akey in wanted:
-                    entry = found.get(akey)
-                    if entry is None:
-                        found[akey] = [a, ga]
-                    else:
-                        entry[1] = entry[1] + ga
+                    _collect(found, akey, a, ga)
             elif akey in grads:
                 grads[akey] = grads[akey] + ga
             else:
@@ -134,6 +126,15 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         if not retain_graph:
             t._args = None
     return found
+
+
+def _collect(found, key, tensor, g):
+    """Add ``g`` to the gradient gathered for ``tensor`` (a leaf, or an input of ``grad``)."""
+    entry = found.get(key)
+    if entry is None:
+        found[key] = [tensor, g]
+    else:
+        entry[1] = entry[1] + g
 
 
 def _recompute(t):
