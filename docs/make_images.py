@@ -7,26 +7,20 @@ import pathlib
 
 import numpy as np
 
-from autograd import Tensor, draw_graph, name_scope, save_graph
+import nn
+from autograd import Tensor, draw_graph, save_graph
 
 IMAGES = pathlib.Path(__file__).resolve().parent / "images"
 
 
 def mlp_loss(seed=0):
-    """The mean squared error of a 2-8-1 tanh MLP on 4 samples; each layer records in its own scope."""
+    """The mean squared error of an nn 2-8-1 tanh MLP on 4 samples; each layer records in its own scope."""
+    nn.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x = Tensor(rng.normal(size=(4, 2)), name="x")
     y = Tensor(rng.normal(size=(4, 1)), name="y")
-    sizes = [2, 8, 1]
-    h = x
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        w = Tensor(rng.normal(size=(n_in, n_out)) / np.sqrt(n_in), requires_grad=True, name=f"{i}.weight")
-        b = Tensor(np.zeros(n_out), requires_grad=True, name=f"{i}.bias")
-        with name_scope(str(i)):  # what nn.Sequential does for its layer i
-            h = h @ w + b
-            if i < len(sizes) - 2:
-                h = h.tanh()
-    loss = ((h - y) ** 2).mean()
+    model = nn.Sequential(nn.Dense(2, 8, activation="tanh", dtype=np.float64), nn.Linear(8, 1, dtype=np.float64))
+    loss = nn.mse_loss(model(x), y)
     loss.name = "loss"
     return loss
 
