@@ -19,10 +19,13 @@ def unbroadcast(grad, shape):
     lead = grad.ndim - len(shape)
     if lead < 0:
         raise RuntimeError(f"internal error: a gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
-    axes = tuple(range(lead)) + tuple(lead + d for d, n in enumerate(shape) if n == 1 and grad.shape[lead + d] != 1)
+    # summing without reshaping afterwards gives a fresh array, which a leaf can keep as its .grad
+    axes = tuple(lead + d for d, n in enumerate(shape) if n == 1 and grad.shape[lead + d] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    if lead:
+        grad = grad.sum(axis=tuple(range(lead)))
+    return grad
 
 
 def _released_error():
@@ -101,7 +104,14 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             inputs = args
         else:
             out = t.data
-            inputs = [a.data if isinstance(a, Tensor) else a for a in args]
+            if len(args) == 1:  # unrolled for the common arities: a comprehension costs a frame
+                a0 = args[0]
+                inputs = (a0.data if isinstance(a0, Tensor) else a0,)
+            elif len(args) == 2:
+                a0, a1 = args
+                inputs = (a0.data if isinstance(a0, Tensor) else a0, a1.data if isinstance(a1, Tensor) else a1)
+            else:
+                inputs = [a.data if isinstance(a, Tensor) else a for a in args]
         for k in range(n):
             a = args[k]
             if not isinstance(a, Tensor) or not a.requires_grad:

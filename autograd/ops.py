@@ -132,8 +132,11 @@ _neg = Primitive("neg", np.negative, lambda i, g, out, x: -g)
 
 def _pow_vjp(i, g, out, a, b):
     if i == 0:
-        if isinstance(b, (int, float)) and b == 0:
-            return g * 0
+        if isinstance(b, (int, float)):
+            if b == 0:
+                return g * 0
+            if b == 2:  # squares are common (squared errors); a ** 1 would cost a power
+                return g * (2.0 * a)
         return g * b * a ** (b - 1)
     # d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (the power is not differentiable there in b)
     return g * out * np.log(np.where(_array(a) > 0, a, 1))
@@ -176,7 +179,9 @@ def pow(a, b):
 def _matmul_vjp(i, g, out, a, b):
     # NumPy's matmul promotes a 1-D left operand to (1, k) and a 1-D right operand to (k, 1),
     # then drops that dimension again; undo the same on the gradient
-    a_vec, b_vec = np.ndim(a) == 1, np.ndim(b) == 1
+    a_vec, b_vec = a.ndim == 1, b.ndim == 1
+    if not (a_vec or b_vec):  # the common case: methods, not NumPy's slower module functions
+        return g @ b.swapaxes(-1, -2) if i == 0 else a.swapaxes(-1, -2) @ g
     if a_vec and b_vec:
         return g * b if i == 0 else g * a
     if a_vec:
@@ -205,12 +210,13 @@ def matmul(a, b):
         bd = b.data
     else:
         bd = b = as_operand(b, "matmul")
-    if np.ndim(ad) == 0 or np.ndim(bd) == 0:
-        raise ValueError(f"matmul: {np.shape(ad)} @ {np.shape(bd)}: 0-d operands are not allowed; use * to scale")
-    ka = np.shape(ad)[-1]
-    kb = np.shape(bd)[0] if np.ndim(bd) == 1 else np.shape(bd)[-2]
+    sa, sb = getattr(ad, "shape", ()), getattr(bd, "shape", ())  # numbers have no shape: 0-d
+    if not sa or not sb:
+        raise ValueError(f"matmul: {sa} @ {sb}: 0-d operands are not allowed; use * to scale")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
-        raise ValueError(f"matmul: {np.shape(ad)} @ {np.shape(bd)}: {ka} != {kb}")
+        raise ValueError(f"matmul: {sa} @ {sb}: {ka} != {kb}")
     return _binary(_matmul, a, b)
 
 
@@ -228,8 +234,8 @@ _sqrt = Primitive("sqrt", np.sqrt, lambda i, g, out, x: g / (out * 2), saves=("o
 _abs = Primitive("abs", np.abs, lambda i, g, out, x: g * np.sign(x), saves=("args",))
 _sin = Primitive("sin", np.sin, lambda i, g, out, x: g * np.cos(x), saves=("args",))
 _cos = Primitive("cos", np.cos, lambda i, g, out, x: -g * np.sin(x), saves=("args",))
-_sigmoid = Primitive("sigmoid", _sigmoid_forward, lambda i, g, out, x: g * out * (1 - out), saves=("out",))
-_tanh = Primitive("tanh", np.tanh, lambda i, g, out, x: g * (1 - out * out), saves=("out",))
+_sigmoid = Primitive("sigmoid", _sigmoid_forward, lambda i, g, out, x: g * out * (1.0 - out), saves=("out",))
+_tanh = Primitive("tanh", np.tanh, lambda i, g, out, x: g * (1.0 - out * out), saves=("out",))
 _relu = Primitive("relu", lambda x: np.maximum(x, 0), lambda i, g, out, x: g * (_array(out) > 0), saves=("out",))
 
 
@@ -381,7 +387,7 @@ def _keepdims_shape(shape, axis):
 
 
 def _sum_vjp(i, g, out, x, axis, keepdims):
-    shape = np.shape(x)
+    shape = x.shape
     return np.broadcast_to(g.reshape(_keepdims_shape(shape, axis)), shape)
 
 

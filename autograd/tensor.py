@@ -18,6 +18,8 @@ _NUMERIC_KINDS = "biuf"
 
 def as_operand(value, op):
     """Check a non-Tensor operand of ``op`` and return it as a number or an ndarray."""
+    if type(value) is float or type(value) is int:  # the common constants, first
+        return value
     if isinstance(value, np.generic) and value.dtype.kind in _NUMERIC_KINDS:
         # a NumPy scalar acts as the Python number it holds, as in PyTorch: np.float64 must not
         # upcast a float32 tensor (x / np.sqrt(d)), and rules can test it with isinstance(b, int)
