@@ -15,6 +15,8 @@ import numpy as np
 from autograd.grad_mode import _State
 from autograd.tensor import Tensor, as_operand
 
+_record, _wrap = Tensor._record, Tensor._wrap
+
 
 class Primitive:
     """An operation the engine can differentiate.
@@ -85,39 +87,53 @@ def apply(prim, *args):
     return Tensor._wrap(out)
 
 
-def _binary(prim, a, b):
-    """``apply`` for two differentiable inputs, without the generic loop (the hot path)."""
-    if isinstance(a, Tensor):
-        ad, ra = a.data, a.requires_grad
-    else:  # the rules see a constant as the forward did (an array, not a list)
-        a = ad = as_operand(a, prim.name)
-        ra = False
-    if isinstance(b, Tensor):
-        bd, rb = b.data, b.requires_grad
-    else:
-        b = bd = as_operand(b, prim.name)
-        rb = False
-    try:
-        out = prim.forward(ad, bd)
-    except (ValueError, TypeError) as exc:
-        raise _fail(prim, (ad, bd), exc) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if (ra or rb) and _State.enabled:
-        return Tensor._record(out, prim, (a, b))
-    return Tensor._wrap(out)
+def _binary(prim, doc):
+    """The public function of a primitive with two differentiable inputs (the hot path: no generic loop)."""
+    forward, name = prim.forward, prim.name
+
+    def op(a, b):
+        if isinstance(a, Tensor):
+            ad, ra = a.data, a.requires_grad
+        else:  # the rules see a constant as the forward did (an array, not a list)
+            a = ad = as_operand(a, name)
+            ra = False
+        if isinstance(b, Tensor):
+            bd, rb = b.data, b.requires_grad
+        else:
+            b = bd = as_operand(b, name)
+            rb = False
+        try:
+            out = forward(ad, bd)
+        except (ValueError, TypeError) as exc:
+            raise _fail(prim, (ad, bd), exc) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if (ra or rb) and _State.enabled:
+            return _record(out, prim, (a, b))
+        return _wrap(out)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
 
 
-def _unary(prim, x):
-    """``apply`` for one differentiable input and no parameters (the hot path)."""
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(np.asarray(as_operand(x, prim.name)))
-    out = prim.forward(x.data)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if x.requires_grad and _State.enabled:
-        return Tensor._record(out, prim, (x,))
-    return Tensor._wrap(out)
+def _unary(prim, doc):
+    """The public function of a primitive with one differentiable input and no parameters (the hot path)."""
+    forward, name = prim.forward, prim.name
+
+    def op(x):
+        if not isinstance(x, Tensor):
+            x = _wrap(np.asarray(as_operand(x, name)))
+        out = forward(x.data)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if x.requires_grad and _State.enabled:
+            return _record(out, prim, (x,))
+        return _wrap(out)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -145,34 +161,12 @@ def _pow_vjp(i, g, out, a, b):
 _pow = Primitive("pow", np.power, _pow_vjp, saves=("args", "out"))
 
 
-def add(a, b):
-    """Elementwise ``a + b`` with broadcasting."""
-    return _binary(_add, a, b)
-
-
-def sub(a, b):
-    """Elementwise ``a - b`` with broadcasting."""
-    return _binary(_sub, a, b)
-
-
-def mul(a, b):
-    """Elementwise ``a * b`` with broadcasting."""
-    return _binary(_mul, a, b)
-
-
-def div(a, b):
-    """Elementwise ``a / b`` with broadcasting."""
-    return _binary(_div, a, b)
-
-
-def neg(x):
-    """Elementwise ``-x``."""
-    return _unary(_neg, x)
-
-
-def pow(a, b):
-    """Elementwise ``a ** b`` with broadcasting; either side may be a Tensor."""
-    return _binary(_pow, a, b)
+add = _binary(_add, """Elementwise ``a + b`` with broadcasting.""")
+sub = _binary(_sub, """Elementwise ``a - b`` with broadcasting.""")
+mul = _binary(_mul, """Elementwise ``a * b`` with broadcasting.""")
+div = _binary(_div, """Elementwise ``a / b`` with broadcasting.""")
+neg = _unary(_neg, """Elementwise ``-x``.""")
+pow = _binary(_pow, """Elementwise ``a ** b`` with broadcasting; either side may be a Tensor.""")
 
 
 # ---------------------------------------------------------------- matmul
@@ -198,6 +192,7 @@ def _matmul_vjp(i, g, out, a, b):
 
 
 _matmul = Primitive("matmul", np.matmul, _matmul_vjp, saves=("args",))
+_matmul_op = _binary(_matmul, "``a @ b`` without the shape check.")
 
 
 def matmul(a, b):
@@ -217,7 +212,7 @@ def matmul(a, b):
     kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
         raise ValueError(f"matmul: {sa} @ {sb}: {ka} != {kb}")
-    return _binary(_matmul, a, b)
+    return _matmul_op(a, b)
 
 
 # ---------------------------------------------------------------- elementwise functions
@@ -239,49 +234,15 @@ _tanh = Primitive("tanh", np.tanh, lambda i, g, out, x: g * (1.0 - out * out), s
 _relu = Primitive("relu", lambda x: np.maximum(x, 0), lambda i, g, out, x: g * (_array(out) > 0), saves=("out",))
 
 
-def exp(x):
-    """Elementwise e**x."""
-    return _unary(_exp, x)
-
-
-def log(x):
-    """Elementwise natural logarithm."""
-    return _unary(_log, x)
-
-
-def sqrt(x):
-    """Elementwise square root."""
-    return _unary(_sqrt, x)
-
-
-def abs(x):
-    """Elementwise |x| (gradient 0 at 0)."""
-    return _unary(_abs, x)
-
-
-def sin(x):
-    """Elementwise sine."""
-    return _unary(_sin, x)
-
-
-def cos(x):
-    """Elementwise cosine."""
-    return _unary(_cos, x)
-
-
-def sigmoid(x):
-    """Elementwise logistic function 1 / (1 + e**-x), stable for any x."""
-    return _unary(_sigmoid, x)
-
-
-def tanh(x):
-    """Elementwise hyperbolic tangent."""
-    return _unary(_tanh, x)
-
-
-def relu(x):
-    """Elementwise max(x, 0) (gradient 0 at 0)."""
-    return _unary(_relu, x)
+exp = _unary(_exp, """Elementwise e**x.""")
+log = _unary(_log, """Elementwise natural logarithm.""")
+sqrt = _unary(_sqrt, """Elementwise square root.""")
+abs = _unary(_abs, """Elementwise |x| (gradient 0 at 0).""")
+sin = _unary(_sin, """Elementwise sine.""")
+cos = _unary(_cos, """Elementwise cosine.""")
+sigmoid = _unary(_sigmoid, """Elementwise logistic function 1 / (1 + e**-x), stable for any x.""")
+tanh = _unary(_tanh, """Elementwise hyperbolic tangent.""")
+relu = _unary(_relu, """Elementwise max(x, 0) (gradient 0 at 0).""")
 
 
 def _extremum_weight(a, b, greater):
@@ -301,14 +262,8 @@ _minimum = Primitive(
     saves=("args",))
 
 
-def maximum(a, b):
-    """Elementwise maximum with broadcasting; ties split the gradient evenly."""
-    return _binary(_maximum, a, b)
-
-
-def minimum(a, b):
-    """Elementwise minimum with broadcasting; ties split the gradient evenly."""
-    return _binary(_minimum, a, b)
+maximum = _binary(_maximum, """Elementwise maximum with broadcasting; ties split the gradient evenly.""")
+minimum = _binary(_minimum, """Elementwise minimum with broadcasting; ties split the gradient evenly.""")
 
 
 _where = Primitive(

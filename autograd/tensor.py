@@ -83,8 +83,8 @@ class Tensor:
         self._retain = False
 
     # ----- construction used by the operations (no validation, no copy) -----
-    @classmethod
-    def _wrap(cls, data):
+    @staticmethod
+    def _wrap(data):
         """A constant tensor around ``data`` (an ndarray produced by an operation)."""
         t = object.__new__(Tensor)
         t.data = data
@@ -99,8 +99,8 @@ class Tensor:
         t._retain = False
         return t
 
-    @classmethod
-    def _record(cls, data, prim, args):
+    @staticmethod
+    def _record(data, prim, args):
         """A recorded tensor: the output ``data`` of primitive ``prim`` applied to ``args``."""
         t = object.__new__(Tensor)
         t.data = data
