@@ -71,33 +71,34 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
     Returns {id(tensor): [tensor, gradient]} for the leaves (and, when ``wanted`` holds ids, for
     the recorded tensors whose ids are in it).  Retained intermediate gradients are stored.
     """
-    grads = {}
+    grads = {}  # pending gradients of recorded tensors, keyed by their negated stamp (unique)
     found = {}
     heap = []
     for r, g in zip(roots, root_grads):
-        key = id(r)
         if r._prim is None:
+            key = id(r)
             if wanted is None or key in wanted:
                 _collect(found, key, r, g)
-        elif key in grads:
+            continue
+        key = -r._stamp
+        if key in grads:
             grads[key] = grads[key] + g
         else:
             grads[key] = g
-            heappush(heap, (-r._stamp, r))
+            heappush(heap, (key, r))
     last_inplace = _State.last_inplace
     while heap:
-        t = heappop(heap)[1]
-        key = id(t)
+        key, t = heappop(heap)
         g = grads.pop(key)
         prim, args = t._prim, t._args
         if args is None:
             raise _released_error()
         n = len(args) - prim.n_params
-        if wanted is not None and key in wanted:
-            found[key] = [t, g]
+        if wanted is not None and id(t) in wanted:
+            found[id(t)] = [t, g]
         if t._retain and not create_graph:
             t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
-        if last_inplace > t._stamp:
+        if last_inplace > -key:
             _check_versions(t, args, n)
         if create_graph:
             out = _recompute(t) if prim.saves_out else None
@@ -122,17 +123,19 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
                 ga = unbroadcast(ga, data.shape)
             if ga.dtype is not data.dtype and ga.dtype != data.dtype:
                 ga = ga.astype(data.dtype)
-            akey = id(a)
             if a._prim is None:
+                akey = id(a)
                 if wanted is None or akey in wanted:
                     _collect(found, akey, a, ga)
-            elif akey in grads:
+                continue
+            akey = -a._stamp
+            if akey in grads:
                 grads[akey] = grads[akey] + ga
             else:
                 grads[akey] = ga
                 # reverse creation order is a topological order: a tensor's consumers were all
                 # recorded after it, so they are all processed before it leaves the heap
-                heappush(heap, (-a._stamp, a))
+                heappush(heap, (akey, a))
         if not retain_graph:
             t._args = None
     return found
