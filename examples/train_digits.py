@@ -30,12 +30,17 @@ def main(argv=None):
 
     nn.manual_seed(args.seed)
     (X_train, y_train), (X_test, y_test) = nn.datasets.load_digits(seed=args.seed)
+    # a validation set split off the training set: the test set is looked at once, at the end
+    order = np.random.default_rng(args.seed).permutation(len(X_train))
+    n_val = len(X_train) // 6
+    (X_val, y_val), (X_train, y_train) = (
+        (X_train[order[:n_val]], y_train[order[:n_val]]), (X_train[order[n_val:]], y_train[order[n_val:]]))
     model = nn.Sequential(nn.Dense(64, 512, activation="relu"), nn.Dense(512, 10))
     print(model)
-    print(f"training on {len(X_train)} digits, testing on {len(X_test)}")
+    print(f"training on {len(X_train)} digits, validating on {len(X_val)}, testing on {len(X_test)}")
     history = nn.fit(
         model, X_train, y_train, loss=nn.cross_entropy, optimizer=nn.Adam(model.parameters(), lr=args.lr),
-        epochs=args.epochs, batch_size=args.batch_size, validation_data=(X_test, y_test),
+        epochs=args.epochs, batch_size=args.batch_size, validation_data=(X_val, y_val),
         progress=not args.no_progress, rng=np.random.default_rng(args.seed),
     )
     scores = nn.evaluate(model, X_test, y_test, loss=nn.cross_entropy)
@@ -55,10 +60,10 @@ def main(argv=None):
     fig, ax = plt.subplots(figsize=(6, 3.5))
     epochs = np.arange(1, len(history["loss"]) + 1)
     ax.plot(epochs, history["loss"], marker="o", label="training loss")
-    ax.plot(epochs, history["val_loss"], marker="o", label="test loss")
+    ax.plot(epochs, history["val_loss"], marker="o", label="validation loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy")
-    ax.set_title(f"digits, Dense 512 relu + 10: test accuracy {test_accuracy:.1%}")
+    ax.set_title(f"digits, Dense 512 relu + 10: test accuracy {test_accuracy:.1%}", fontsize=10)
     ax.legend()
     fig.tight_layout()
     curve_path = out / "digits_loss.png"
