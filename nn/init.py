@@ -1,9 +1,10 @@
 """Parameter initialisers and the seedable random generator behind them.
 
-Every initialiser fills a Tensor's ``.data`` in place and returns the Tensor, like PyTorch's
-``nn.init.*_``.  Random values are drawn in float64 from a NumPy ``Generator`` and then cast to
-the tensor's dtype, so float32 and float64 models built from the same seed start from the same
-numbers (up to float32 rounding).
+Every initialiser fills a Tensor in place and returns it, like PyTorch's ``nn.init.*_``.  The
+write goes through the Tensor's item assignment under ``no_grad``, so a graph that saved the old
+values refuses to backpropagate instead of giving a wrong gradient.  Random values are drawn in
+float64 from a NumPy ``Generator`` and then cast to the tensor's dtype, so float32 and float64
+models built from the same seed start from the same numbers (up to float32 rounding).
 
 ``generator=None`` means the module-wide default generator, which ``manual_seed`` resets.
 
@@ -15,6 +16,8 @@ weight ``fan_in = shape[0]`` and ``fan_out = shape[1]``; for N-D kernels laid ou
 import math
 
 import numpy as np
+
+from autograd import no_grad
 
 __all__ = [
     "manual_seed", "default_generator", "calculate_gain", "fans",
@@ -84,7 +87,8 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values
+    with no_grad():
+        tensor[...] = values
     return tensor
 
 

@@ -51,7 +51,11 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
 
     def forward(self, x):
+        """x: (..., in_features) -> (..., out_features).  Integer or bool input is cast to the
+        layer's dtype; a float input of another dtype follows NumPy's promotion."""
         x = as_tensor(x)
+        if x.dtype.kind in "biu":
+            x = x.astype(self.weight.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"{type(self).__name__}(in_features={self.in_features}, out_features="
@@ -63,6 +67,7 @@ class Linear(Module):
         return out
 
     def extra_repr(self):
+        """``in_features=..., out_features=..., bias=...``."""
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
@@ -89,9 +94,11 @@ class Dense(Linear):
                              "None, or a callable")
 
     def forward(self, x):
+        """x: (..., in_features) -> activation(x @ weight + bias): (..., out_features)."""
         return self._activation_fn(super().forward(x))
 
     def extra_repr(self):
+        """Linear's fields and ``activation=...``."""
         act = self.activation
         shown = act if isinstance(act, str) or act is None else getattr(act, "__name__", act)
         return super().extra_repr() + f", activation={shown!r}"

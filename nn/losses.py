@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from autograd import Tensor, logsumexp, stack
+from autograd import Tensor, logsumexp, stack, where
 
 from .module import Module, as_tensor
 
@@ -16,9 +16,11 @@ __all__ = ["mse_loss", "cross_entropy", "nll_loss", "categorical_crossentropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "MSELoss",
            "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "LOSSES", "get_loss"]
 
-# PyTorch clamps log(p) at -100 in binary_cross_entropy; clipping p at exp(-100) is the same
-# forward value and keeps log's gradient finite.
+# categorical_crossentropy clips probabilities at exp(-100) before the log: log clamped at -100,
+# as PyTorch's binary_cross_entropy, with a finite gradient.
 _LOG_FLOOR = math.exp(-100.0)
+# PyTorch's binary_cross_entropy gradient is (p - t) / max(p (1 - p), 1e-12).
+_BCE_EPS = 1e-12
 
 
 def _reduce(loss, reduction, fn):
@@ -69,8 +71,11 @@ def _class_nll(log_probs, target, reduction, fn):
     shape = tuple(log_probs.shape)
     num_classes = shape[-1]
     labels = _target_array(target)
-    if labels.shape == shape and labels.dtype.kind == "f":
-        probs = target if isinstance(target, Tensor) else Tensor(labels.astype(log_probs.dtype))
+    if labels.shape == shape:  # probabilities / one-hot (integer or bool ones are cast to float)
+        if isinstance(target, Tensor) and labels.dtype.kind == "f":
+            probs = target
+        else:
+            probs = Tensor(labels.astype(log_probs.dtype))
         return _reduce(-(log_probs * probs).sum(axis=-1), reduction, fn)
     if labels.shape != shape[:-1]:
         raise ValueError(f"{fn}: target shape {labels.shape} fits neither class indices "
@@ -93,8 +98,9 @@ def cross_entropy(logits, target, reduction="mean"):
     """Softmax cross-entropy from unnormalised scores, through one stable log-softmax.
 
     logits: (N, C) or (C,).  target: integer class indices of shape (N,) (or a scalar for 1-D
-    logits), or class probabilities / one-hot of logits' shape.  "mean" divides by N in both
-    cases, as PyTorch does.  "none" gives the (N,) per-sample losses.
+    logits), or class probabilities / one-hot of logits' shape (float, or integer/bool one-hot,
+    which is cast to the logits' dtype).  "mean" divides by N in both cases, as PyTorch does.
+    "none" gives the (N,) per-sample losses.
     """
     logits = as_tensor(logits)
     if logits.ndim not in (1, 2):
@@ -123,10 +129,24 @@ def categorical_crossentropy(probs, target, reduction="mean"):
                       "categorical_crossentropy")
 
 
+def _straight_through(x, value, slope):
+    """A Tensor equal to the array ``value`` whose derivative with respect to ``x`` is the
+    array ``slope``, elementwise (x - x.detach() is exactly 0, so no rounding, no underflow)."""
+    return (x - x.detach()) * slope + value
+
+
 def binary_cross_entropy(prob, target, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100 as in PyTorch.
+    """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, as in PyTorch.
 
     prob: probabilities in [0, 1], any shape; target: same shape, values in [0, 1].
+
+    Values and gradients are PyTorch's, including at saturation: where p (1 - p) < 1e-12
+    (p = 0, p = 1, p = 1e-50) the loss uses the clamped logs and the gradient with respect to
+    p is torch's (p - t) / max(p (1 - p), 1e-12), large but finite, instead of the zero a
+    clipped log would give (training could never move such an output).  There the logs are
+    straight-through constants: their value is the clamped log, their first derivative that
+    of torch, their second derivative 0.  Elsewhere the loss is the plain expression (so
+    higher derivatives are exact).  Both work in float32 (no subnormal clamp, no overflow).
     """
     prob = as_tensor(prob)
     target = _float_target(target, prob)
@@ -136,8 +156,19 @@ def binary_cross_entropy(prob, target, reduction="mean"):
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got "
                          f"values in [{np.nanmin(p)}, {np.nanmax(p)}]; for raw scores use "
                          "binary_cross_entropy_with_logits")
-    log_p = prob.clip(_LOG_FLOOR, 1.0).log()
-    log_1mp = (1.0 - prob).clip(_LOG_FLOOR, 1.0).log()
+    saturated = p * (1.0 - p) < _BCE_EPS
+    if not saturated.any():
+        log_p, log_1mp = prob.log(), (1.0 - prob).log()
+    else:
+        safe = where(saturated, 0.5, prob)  # keeps the plain branch's logs and gradients finite
+        with np.errstate(divide="ignore"):
+            clamped_log_p = np.maximum(np.log(p), -100.0)
+            clamped_log_1mp = np.maximum(np.log(1.0 - p), -100.0)
+        denominator = np.maximum(p * (1.0 - p), _BCE_EPS)
+        log_p = where(saturated, _straight_through(prob, clamped_log_p, (1.0 - p) / denominator),
+                      safe.log())
+        log_1mp = where(saturated, _straight_through(prob, clamped_log_1mp, -p / denominator),
+                        (1.0 - safe).log())
     loss = -(target * log_p + (1.0 - target) * log_1mp)
     return _reduce(loss, reduction, "binary_cross_entropy")
 
@@ -167,9 +198,12 @@ class _Loss(Module):
         self.reduction = reduction
 
     def forward(self, input, target):
+        """The loss of ``input`` against ``target`` (shapes as the loss function takes them): a
+        scalar Tensor, or per-element/per-sample losses with reduction="none"."""
         return type(self)._fn(input, target, reduction=self.reduction)
 
     def extra_repr(self):
+        """``reduction=...``."""
         return f"reduction={self.reduction!r}"
 
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograd import Tensor, name_scope
+from autograd import Tensor, name_scope, no_grad
 
 from . import init
 
@@ -201,16 +201,19 @@ class Module:
     def load_state_dict(self, state, strict=True):
         """Copy arrays from ``state`` (path -> array or Tensor) into the parameters.
 
-        Values are cast to each parameter's dtype.  With ``strict=True`` missing or unexpected
-        keys are an error; a shape mismatch always is.  Every problem is listed in one
-        ValueError and nothing is changed unless all checks pass.  Returns ``LoadResult``.
+        Values are cast to each parameter's dtype; finite values that the cast would turn
+        into inf (float64 1e300 into float32) are an error.  With ``strict=True`` missing or
+        unexpected keys are an error; a shape mismatch always is.  Every problem is listed in
+        one ValueError and nothing is changed unless all checks pass.  The arrays are written
+        through each Parameter's item assignment (under ``no_grad``), so a graph recorded with
+        the old values refuses to backpropagate.  Returns ``LoadResult``.
         """
         own = dict(self.named_parameters())
         arrays = {key: np.asarray(value.data if isinstance(value, Tensor) else value)
                   for key, value in state.items()}
         missing = [key for key in own if key not in arrays]
         unexpected = [key for key in arrays if key not in own]
-        problems = []
+        problems, cast = [], {}
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
@@ -224,12 +227,21 @@ class Module:
                                 f"model has {param.shape}")
             elif array.dtype.kind not in "fiub":
                 problems.append(f"{key}: checkpoint holds non-numeric dtype {array.dtype}")
+            else:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cast[key] = array.astype(param.dtype)
+                overflowed = ~np.isfinite(cast[key]) & np.isfinite(array)
+                if overflowed.any():
+                    largest = np.abs(array[overflowed]).max()
+                    problems.append(f"{key}: {array.dtype} values up to {largest:.4g} overflow "
+                                    f"the parameter's {param.dtype} (max "
+                                    f"{np.finfo(param.dtype).max:.4g})")
         if problems:
             raise ValueError(f"Error(s) loading state dict into {type(self).__name__}:\n  "
                              + "\n  ".join(problems))
-        for key, param in own.items():
-            if key in arrays:
-                param.data[...] = arrays[key]
+        with no_grad():
+            for key, array in cast.items():
+                own[key][...] = array
         return LoadResult(missing, unexpected)
 
     # ---- display ----------------------------------------------------------------------------
@@ -270,6 +282,7 @@ class Sequential(Module):
         return [value for value in vars(self).values() if isinstance(value, Module)]
 
     def forward(self, x):
+        """Each layer applied in turn: x -> layers[-1](...layers[0](x)); shapes as the layers'."""
         for layer in self._layers():
             x = layer(x)
         return x
@@ -295,6 +308,7 @@ class ReLU(Module):
     """max(x, 0) elementwise; any shape."""
 
     def forward(self, x):
+        """max(x, 0): any shape -> the same shape."""
         return as_tensor(x).relu()
 
 
@@ -302,6 +316,7 @@ class Sigmoid(Module):
     """1 / (1 + exp(-x)) elementwise; any shape."""
 
     def forward(self, x):
+        """sigmoid(x): any shape -> the same shape."""
         return as_tensor(x).sigmoid()
 
 
@@ -309,6 +324,7 @@ class Tanh(Module):
     """tanh(x) elementwise; any shape."""
 
     def forward(self, x):
+        """tanh(x): any shape -> the same shape."""
         return as_tensor(x).tanh()
 
 
@@ -319,9 +335,11 @@ class Softmax(Module):
         self.axis = axis
 
     def forward(self, x):
+        """softmax(x) over ``axis``: any shape -> the same shape."""
         return as_tensor(x).softmax(axis=self.axis)
 
     def extra_repr(self):
+        """``axis=...``."""
         return f"axis={self.axis}"
 
 
@@ -332,15 +350,18 @@ class LogSoftmax(Module):
         self.axis = axis
 
     def forward(self, x):
+        """log(softmax(x)) over ``axis``: any shape -> the same shape."""
         return as_tensor(x).log_softmax(axis=self.axis)
 
     def extra_repr(self):
+        """``axis=...``."""
         return f"axis={self.axis}"
 
 
 class Dropout(Module):
     """Inverted dropout: in training mode zero each element with probability ``p`` and scale
-    the rest by 1 / (1 - p); the identity in eval mode.  Any shape.
+    the rest by 1 / (1 - p); the identity in eval mode.  Any shape; integer or bool input
+    gives a float64 output in training mode.
 
     generator: None (the default generator at call time, see ``nn.manual_seed``), an int seed
     or a ``numpy.random.Generator``.
@@ -353,16 +374,20 @@ class Dropout(Module):
         self._rng = None if generator is None else init.resolve_generator(generator)
 
     def forward(self, x):
+        """x * mask / (1 - p) in training mode, x in eval mode: any shape -> the same shape."""
         x = as_tensor(x)
         if not self.training or self.p == 0.0:
             return x
         rng = self._rng if self._rng is not None else init.default_generator()
+        # the mask is float even for integer/bool input: scaling by 1 / (1 - p) needs it
+        dtype = x.dtype if x.dtype.kind == "f" else np.float64
         if self.p == 1.0:
-            mask = np.zeros(x.shape, dtype=x.dtype)
+            mask = np.zeros(x.shape, dtype=dtype)
         else:
             keep = rng.random(x.shape) >= self.p
-            mask = np.where(keep, 1.0 / (1.0 - self.p), 0.0).astype(x.dtype)
+            mask = np.where(keep, 1.0 / (1.0 - self.p), 0.0).astype(dtype)
         return x * mask
 
     def extra_repr(self):
+        """``p=...``."""
         return f"p={self.p}"

@@ -1,10 +1,13 @@
 """Optimizers with PyTorch's update rules (torch.optim's single-tensor code paths).
 
-Each optimizer is a thin class over one small update function that changes a parameter's
-array in place from its gradient and a per-parameter state dict.  ``step()`` works on
-``param.data`` with NumPy only, under ``no_grad``, so it never records a graph; parameters whose
-``.grad`` is None are skipped.  ``params`` is any iterable of Parameters, or of dicts (parameter
-groups: ``{"params": [...], "lr": 0.1}``) whose keys override the defaults, as in PyTorch.
+Each optimizer is a thin class over one small update function that computes a parameter's step
+from its value and gradient (NumPy arrays), updating a per-parameter state dict in place.
+``step()`` then subtracts that step from the parameter Tensor in place (``param -= update``)
+under ``no_grad``: it never records a graph, and the Tensor's in-place operator marks the
+parameter as changed, so backpropagating through a graph that saved the old values raises an
+error instead of giving a wrong gradient (as in PyTorch).  Parameters whose ``.grad`` is None
+are skipped.  ``params`` is any iterable of Parameters, or of dicts (parameter groups:
+``{"params": [...], "lr": 0.1}``) whose keys override the defaults, as in PyTorch.
 """
 
 import math
@@ -17,11 +20,11 @@ __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "sgd_update", "adam_update",
            "rmsprop_update", "get_optimizer"]
 
 
-# ---- update rules: param, grad and state arrays are changed in place ---------------------------
+# ---- update rules: return the step to subtract from param; state arrays change in place ---------
 
 def sgd_update(param, grad, state, *, lr, momentum, dampening, nesterov, weight_decay):
-    """SGD: g += wd p; buf = m buf + (1 - dampening) g (buf = g at first); p -= lr (g + m buf
-    if nesterov else buf)."""
+    """SGD: g += wd p; buf = m buf + (1 - dampening) g (buf = g at first); returns the step
+    lr (g + m buf if nesterov else buf)."""
     if weight_decay:
         grad = grad + weight_decay * param
     if momentum:
@@ -32,12 +35,12 @@ def sgd_update(param, grad, state, *, lr, momentum, dampening, nesterov, weight_
             buf *= momentum
             buf += (1.0 - dampening) * grad
         grad = grad + momentum * buf if nesterov else buf
-    param -= lr * grad
+    return lr * grad
 
 
 def adam_update(param, grad, state, *, lr, betas, eps, weight_decay):
-    """Adam with bias correction: m, v moving averages of g and g^2;
-    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+    """Adam with bias correction: m, v moving averages of g and g^2; returns the step
+    lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
     beta1, beta2 = betas
     if not state:
         state["step"] = 0
@@ -61,12 +64,12 @@ def adam_update(param, grad, state, *, lr, betas, eps, weight_decay):
     scratch += eps                                 # denominator
     update = np.multiply(m, step_size)
     update /= scratch
-    param -= update
+    return update
 
 
 def rmsprop_update(param, grad, state, *, lr, alpha, eps, weight_decay, momentum, centered):
-    """RMSprop: s = alpha s + (1 - alpha) g^2; p -= lr g / (sqrt(s) + eps) (through a
-    momentum buffer when momentum > 0; ``centered`` subtracts the squared mean gradient)."""
+    """RMSprop: s = alpha s + (1 - alpha) g^2; returns the step lr g / (sqrt(s) + eps) (through
+    a momentum buffer when momentum > 0; ``centered`` subtracts the squared mean gradient)."""
     if not state:
         state["step"] = 0
         state["square_avg"] = np.zeros_like(param)
@@ -91,9 +94,8 @@ def rmsprop_update(param, grad, state, *, lr, alpha, eps, weight_decay, momentum
         buf = state["momentum_buffer"]
         buf *= momentum
         buf += grad / avg
-        param -= lr * buf
-    else:
-        param -= lr * grad / avg
+        return lr * buf
+    return lr * grad / avg
 
 
 # ---- the optimizer classes -----------------------------------------------------------------------
@@ -155,7 +157,7 @@ class Optimizer:
                 options = self._options(group)
                 for param, state in zip(group["params"], states):
                     if param.grad is not None:
-                        type(self)._update(param.data, param.grad, state, **options)
+                        param -= type(self)._update(param.data, param.grad, state, **options)
         return loss
 
     def zero_grad(self):

@@ -1,5 +1,8 @@
 """Keras-style training loop: ``fit``, ``evaluate``, ``predict``, metrics and early stopping."""
 
+import math
+import warnings
+
 import numpy as np
 
 from autograd import Tensor, no_grad
@@ -21,9 +24,12 @@ def accuracy(pred, target, threshold=0.5):
 
     pred: (N, C) scores or probabilities with C > 1 (the class is the argmax), or (N,) /
     (N, 1) binary scores (the class is ``pred > threshold``: 0.5 for probabilities, 0 for
-    logits).  target: (N,) class indices or 0/1 labels, or (N, C) one-hot/probabilities.
+    logits).  target: (N,) or (N, 1) class indices or 0/1 labels, or (N, C) one-hot /
+    probabilities (C > 1).
     """
     pred, target = _array(pred), _array(target)
+    if target.ndim == 2 and target.shape[1] == 1:  # a column of labels, not a one-hot of 1 class
+        target = target.reshape(len(target))
     if pred.ndim == 2 and pred.shape[1] > 1:
         predicted = pred.argmax(axis=1)
         labels = target.argmax(axis=1) if target.ndim == 2 else target
@@ -153,6 +159,10 @@ def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=Non
     "val_<metric>" with validation data.  Training values are sample-weighted means over the
     epoch's batches, taken before each batch's update.  The model is left in the train/eval
     mode it had before.
+
+    An empty X is a ValueError.  A batch loss that is nan or inf (diverging weights: lower the
+    learning rate) gives one RuntimeWarning naming the epoch and batch where it first happened;
+    training goes on (as in PyTorch and Keras), and the history shows the non-finite values.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
@@ -162,7 +172,10 @@ def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=Non
     stopper = _early_stopping(early_stopping, validation_data is not None)
     rng = init.resolve_generator(rng)
     X, y = _array(X), _array(y)
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"fit: X has no samples (shape {X.shape}); nothing to train on")
     steps = num_batches(len(X), batch_size)
+    warned = False
     history = {"loss": [], **{name: [] for name, _ in metric_fns}}
     if validation_data is not None:
         history["val_loss"] = []
@@ -174,7 +187,8 @@ def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=Non
             bar = _progress_bar(progress, steps, f"epoch {epoch}/{epochs}")
             seen, loss_sum = 0, 0.0
             metric_sums = [0.0] * len(metric_fns)
-            for X_batch, y_batch in batches(X, y, batch_size, shuffle=shuffle, rng=rng):
+            for step, (X_batch, y_batch) in enumerate(
+                    batches(X, y, batch_size, shuffle=shuffle, rng=rng), start=1):
                 out = model(X_batch)
                 batch_loss = loss_fn(out, y_batch)
                 optimizer.zero_grad()
@@ -182,7 +196,14 @@ def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=Non
                 optimizer.step()
                 n = len(X_batch)
                 seen += n
-                loss_sum += batch_loss.item() * n
+                value = batch_loss.item()
+                if not warned and not math.isfinite(value):
+                    warned = True
+                    warnings.warn(f"fit: the loss is {value} at epoch {epoch}, batch {step} of "
+                                  f"{steps}; the weights are diverging (try a lower learning "
+                                  "rate); training continues, later non-finite losses are not "
+                                  "reported again", RuntimeWarning, stacklevel=2)
+                loss_sum += value * n
                 for i, (_, fn) in enumerate(metric_fns):
                     metric_sums[i] += fn(out.data, y_batch) * n
                 if bar is not None:

@@ -137,5 +137,5 @@ def test_digits_save_load_identical_predictions(digits_model, tmp_path):
     np.testing.assert_array_equal(nn.predict(fresh, X_test), nn.predict(model, X_test))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(nn.CheckpointError, match="truncated, corrupt or tampered"):
+    with pytest.raises(nn.CheckpointError, match="truncated, corrupted or modified"):
         nn.load(path, model=fresh)

@@ -138,3 +138,31 @@ def test_manual_seed_and_generator_arguments():
                                   np.random.default_rng(9).normal(size=5))
     with pytest.raises(TypeError, match="generator must be"):
         nn.init.normal(t, generator="seed")
+
+
+def test_initialisers_make_an_older_graph_refuse_backward():
+    """init.* writes through the Tensor, so a graph that saved the old values notices."""
+    w = nn.Parameter(np.ones(3))
+    loss = (w * w).sum()
+    nn.init.zeros(w)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_dtype", [np.int64, np.int8, np.uint8, bool])
+def test_linear_casts_integer_input_to_its_dtype(dtype, x_dtype):
+    layer = nn.Linear(3, 2, dtype=dtype, generator=0)
+    x = np.array([[1, 0, 1], [0, 1, 1]], dtype=x_dtype)
+    out = layer(x)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.data, x.astype(dtype) @ layer.weight.data, rtol=1e-6)
+    out.sum().backward()
+    assert layer.weight.grad.dtype == dtype
+    assert nn.Dense(3, 2, activation="relu")(Tensor(x)).dtype == np.float32
+
+
+def test_linear_keeps_numpy_promotion_for_float_input():
+    assert nn.Linear(3, 2)(np.ones((1, 3), dtype=np.float64)).dtype == np.float64
+    assert nn.Linear(3, 2, dtype=np.float64)(np.ones((1, 3), dtype=np.float32)).dtype == \
+        np.float64

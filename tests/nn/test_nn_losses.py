@@ -55,6 +55,21 @@ def test_cross_entropy_with_probabilities_and_one_hot():
     np.testing.assert_allclose(t.grad, -ref_log_softmax(LOGITS) / 5, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, bool])
+def test_cross_entropy_takes_integer_one_hot_targets(dtype):
+    one_hot = ONE_HOT.astype(dtype)
+    expected = nn.cross_entropy(LOGITS, LABELS).item()
+    np.testing.assert_allclose(nn.cross_entropy(LOGITS, one_hot).item(), expected, rtol=1e-13)
+    np.testing.assert_allclose(nn.cross_entropy(LOGITS, Tensor(one_hot)).item(), expected,
+                               rtol=1e-13)
+    square = np.eye(4, dtype=dtype)                # (N, C) with N == C: still one-hot
+    np.testing.assert_allclose(nn.cross_entropy(np.zeros((4, 4)), square).item(), np.log(4))
+    logits32 = Tensor(LOGITS.astype(np.float32), requires_grad=True)
+    out = nn.nll_loss(logits32.log_softmax(), one_hot)
+    out.backward()
+    assert out.dtype == np.float32 and logits32.grad.dtype == np.float32
+
+
 def test_cross_entropy_single_sample_and_tensor_target():
     z = LOGITS[1]
     expected = -ref_log_softmax(z[None])[0, 3]
@@ -151,6 +166,27 @@ def test_binary_cross_entropy_clamps_log_at_minus_100():
     with np.errstate(all="raise"):
         loss = nn.binary_cross_entropy(Tensor(p, requires_grad=True), t, reduction="none")
     np.testing.assert_allclose(loss.data, [100.0, 100.0, 0.0, 0.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binary_cross_entropy_gradient_at_saturation_is_torchs(dtype):
+    """PyTorch's gradient (p - t) / max(p (1 - p), 1e-12): large but finite where the clamped
+    log is flat (a zero gradient there would leave a saturated output stuck forever)."""
+    p = np.array([0.0, 1.0, 1e-50, 1e-45, 1.0, 0.0, 0.5, 0.3], dtype=dtype)
+    t = np.array([1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.7], dtype=dtype)
+    x = Tensor(p, requires_grad=True)
+    with np.errstate(all="raise"):
+        loss = nn.binary_cross_entropy(x, t, reduction="sum")
+        loss.backward()
+    p64, t64 = p.astype(np.float64), t.astype(np.float64)
+    expected = (p64 - t64) / np.maximum(p64 * (1 - p64), 1e-12)
+    assert loss.dtype == dtype and x.grad.dtype == dtype
+    assert np.all(np.isfinite(x.grad)) and np.all(x.grad[:4] != 0)
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    values = nn.binary_cross_entropy(Tensor(p), t, reduction="none").data
+    np.testing.assert_array_equal(values[:6], [100.0, 100.0, 100.0, 100.0, 0.0, 0.0])
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(values, ref_bce(p64, t64), rtol=1e-6)
 
 
 def test_binary_cross_entropy_rejects_non_probabilities():

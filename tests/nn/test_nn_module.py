@@ -224,3 +224,64 @@ def test_parameter_copies_and_requires_grad():
     p.data[0] = 10
     assert data[0] == 0
     assert nn.Parameter(np.ones(2, dtype=np.float32)).dtype == np.float32
+
+
+def test_load_state_dict_makes_an_older_graph_refuse_backward():
+    """Loading writes through the Parameter, so the engine sees the change (as in torch)."""
+    model = nn.Linear(2, 1, dtype=np.float64)
+    out = model(np.ones((1, 2))).sum()
+    model.load_state_dict({k: v * 0 + 7 for k, v in model.state_dict().items()})
+    with pytest.raises(RuntimeError, match="changed in place"):
+        out.backward()
+    np.testing.assert_array_equal(model.weight.data, 7.0)
+
+
+def test_load_refuses_values_that_overflow_the_parameter_dtype():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))      # float32
+    before = model.state_dict()
+    state = {k: v.astype(np.float64) for k, v in before.items()}
+    state["0.weight"][0, 0] = 1e300
+    state["1.bias"][0] = -1e39
+    with pytest.raises(ValueError) as info:
+        model.load_state_dict(state)
+    message = str(info.value)
+    assert "0.weight: float64 values up to 1e+300 overflow the parameter's float32" in message
+    assert "1.bias: float64 values up to 1e+39 overflow" in message
+    assert "0.bias" not in message and "1.weight" not in message
+    for key, value in model.state_dict().items():             # nothing was changed
+        np.testing.assert_array_equal(value, before[key])
+    state = {k: v.astype(np.float64) for k, v in before.items()}
+    state["0.bias"][:] = [np.inf, -np.inf, np.nan]             # non-finite already: loaded as is
+    model.load_state_dict(state)
+    assert np.isnan(model[0].bias.data[2]) and model[0].bias.data[0] == np.inf
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool])
+def test_dropout_scales_integer_input_in_float(dtype):
+    drop = nn.Dropout(0.3, generator=0)
+    y = drop(np.ones((50, 40), dtype=dtype)).data
+    assert y.dtype == np.float64
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], 1 / 0.7)
+    assert abs(y.mean() - 1.0) < 0.05
+    assert nn.Dropout(1.0)(np.ones(3, dtype=dtype)).dtype == np.float64
+
+
+def test_every_forward_and_extra_repr_has_a_docstring():
+    import inspect
+
+    import nn.layers
+    import nn.losses
+    import nn.module
+
+    missing = []
+    for module in (nn.layers, nn.module, nn.losses):
+        for name, cls in vars(module).items():
+            if not (inspect.isclass(cls) and issubclass(cls, nn.Module)
+                    and cls.__module__ == module.__name__):
+                continue
+            for method in ("forward", "extra_repr"):
+                fn = vars(cls).get(method)
+                if fn is not None and not (fn.__doc__ or "").strip():
+                    missing.append(f"{cls.__name__}.{method}")
+    assert missing == []

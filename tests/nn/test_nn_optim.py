@@ -295,3 +295,84 @@ def test_get_optimizer_by_name():
     assert isinstance(nn.optim.get_optimizer("rmsprop", params), nn.RMSprop)
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
         nn.optim.get_optimizer("adagrad", params)
+
+
+# ---- the update goes through the Tensor, so stale graphs notice it -------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda ps: nn.SGD(ps, lr=1.0),
+    lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+    nn.Adam,
+    lambda ps: nn.RMSprop(ps, momentum=0.5, centered=True),
+])
+def test_backward_through_a_graph_older_than_step_raises(make):
+    """step() changes the parameter in place; a graph that saved its old value must refuse to
+    backpropagate (as torch does) rather than give a gradient of the new value."""
+    p = nn.Parameter(np.array([1.0, 2.0]))
+    opt = make([p])
+    loss = (p * p).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+    opt.zero_grad()
+    (p * p).sum().backward()                       # a graph recorded after the step is fine
+    np.testing.assert_array_equal(p.grad, 2 * p.data)
+
+
+# ---- optimizer checkpoints through nn.save / nn.load ---------------------------------------------
+
+def _regression_data():
+    rng = np.random.default_rng(3)
+    return rng.normal(size=(16, 4)), rng.normal(size=(16, 2))
+
+
+def _train(model, opt, steps, X, Y):
+    for _ in range(steps):
+        opt.zero_grad()
+        ((model(X) - Y) ** 2).mean().backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: nn.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    lambda ps: nn.Adam(ps, lr=0.01, betas=(0.8, 0.99)),
+    lambda ps: nn.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+    lambda ps: nn.Adam([{"params": ps[:1], "lr": 0.02}, {"params": ps[1:]}], lr=0.01),
+])
+def test_optimizer_checkpoint_resumes_training_exactly(make, tmp_path):
+    X, Y = _regression_data()
+    nn.manual_seed(0)
+    model = nn.Linear(4, 2, dtype=np.float64)
+    opt = make(list(model.parameters()))
+    _train(model, opt, 5, X, Y)
+    nn.save(model, tmp_path / "model.npz")
+    nn.save(opt.state_dict(), tmp_path / "opt.npz")
+    _train(model, opt, 5, X, Y)                    # the uninterrupted run
+
+    nn.manual_seed(1)
+    resumed = nn.Linear(4, 2, dtype=np.float64)
+    nn.load(tmp_path / "model.npz", model=resumed)
+    resumed_opt = make(list(resumed.parameters()))
+    resumed_opt.load_state_dict(nn.load(tmp_path / "opt.npz"))
+    assert resumed_opt.param_groups[0].keys() == opt.param_groups[0].keys()
+    for saved, restored in zip(opt.param_groups, resumed_opt.param_groups):
+        assert {k: v for k, v in saved.items() if k != "params"} == \
+               {k: v for k, v in restored.items() if k != "params"}
+    _train(resumed, resumed_opt, 5, X, Y)
+    for a, b in zip(model.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_optimizer_itself_can_be_saved_and_keeps_int_steps(tmp_path):
+    p = nn.Parameter(np.ones((2, 3), dtype=np.float32))
+    opt = nn.Adam([p])
+    p.grad = np.ones((2, 3), dtype=np.float32)
+    opt.step()
+    nn.save(opt, tmp_path / "opt.npz")
+    state = nn.load(tmp_path / "opt.npz")
+    assert state["state"][0]["step"] == 1 and isinstance(state["state"][0]["step"], int)
+    assert state["state"][0]["exp_avg"].dtype == np.float32
+    assert state["param_groups"][0]["betas"] == (0.9, 0.999)
+    with pytest.raises(ValueError, match="optimizer's state"):
+        nn.load(tmp_path / "opt.npz", model=nn.Linear(3, 2))

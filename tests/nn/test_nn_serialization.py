@@ -1,4 +1,4 @@
-"""Checkpoints: round trip, atomic writes, pickle off, tampered/truncated files."""
+"""Checkpoints: round trip, atomic writes, pickle off, corrupted/modified/truncated files."""
 
 import os
 import zipfile
@@ -54,10 +54,11 @@ def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "model.npz"
     nn.save({"w": np.ones(3)}, path)
 
-    def crash(*args, **kwargs):
+    def crash(file, *args, **kwargs):
+        file.write(b"half an array")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(np.lib.format, "write_array", crash)
     with pytest.raises(KeyboardInterrupt):
         nn.save({"w": np.zeros(3)}, path)
     monkeypatch.undo()
@@ -107,7 +108,7 @@ def test_rewritten_archive_with_changed_weights_is_detected(tmp_path):
         arrays = {key: archive[key] for key in archive.files}
     arrays["1.bias"] = arrays["1.bias"] + 1
     np.savez(path, **arrays)
-    with pytest.raises(nn.CheckpointError, match="do not match the stored SHA-256 digest"):
+    with pytest.raises(nn.CheckpointError, match="do not match the stored SHA-256 checksum"):
         nn.load(path)
     del arrays["__sha256__"]
     np.savez(path, **arrays)
@@ -144,3 +145,44 @@ def test_save_rejects_bad_input(tmp_path):
         nn.save([np.ones(2)], tmp_path / "x.npz")
     with pytest.raises(TypeError, match="only numeric arrays"):
         nn.save({"w": np.array(["a"])}, tmp_path / "x.npz")
+
+
+@pytest.mark.parametrize("key", ["file", "allow_pickle", "args", "kwds", "a/b", "x.npy"])
+def test_any_string_key_round_trips(tmp_path, key):
+    """np.savez's own argument names used to clash with keys (unloadable file / TypeError)."""
+    path = tmp_path / "ckpt.npz"
+    state = {key: np.arange(3.0), "w": np.ones((2, 2), np.float32)}
+    nn.save(state, path)
+    loaded = nn.load(path)
+    assert list(loaded) == [key, "w"]
+    np.testing.assert_array_equal(loaded[key], state[key])
+    assert loaded["w"].dtype == np.float32
+
+
+def test_save_errors_name_the_given_path(tmp_path):
+    missing = tmp_path / "no" / "such" / "model.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        nn.save(make_model(0), missing)
+    assert str(missing) in str(info.value) and ".tmp-" not in str(info.value)
+    with pytest.raises(IsADirectoryError) as info:
+        nn.save(make_model(0), tmp_path)
+    assert repr(str(tmp_path)) in str(info.value) and ".tmp-" not in str(info.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_checksum_messages_say_corrupted_or_modified_not_tamper_proof(tmp_path):
+    """The digest is stored in the file: a checksum against accidents, not tamper-proofing."""
+    from nn import serialization
+
+    path = tmp_path / "model.npz"
+    nn.save(make_model(0), path)
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays["0.bias"] = arrays["0.bias"] + 1
+    np.savez(path, **arrays)
+    with pytest.raises(nn.CheckpointError, match="corrupted or modified") as info:
+        nn.load(path)
+    assert "tamper" not in str(info.value)
+    for text in (serialization.__doc__, nn.CheckpointError.__doc__, nn.load.__doc__):
+        assert "tampered" not in text.replace("tampering:", "")
+    assert "checksum" in serialization.__doc__ and "not deliberate" in serialization.__doc__

@@ -127,6 +127,33 @@ def test_accuracy_variants():
         nn.accuracy(np.zeros((4, 3)), np.zeros(5))
 
 
+def test_accuracy_takes_a_column_of_class_labels():
+    scores = np.array([[0.7, 0.3], [0.2, 0.8], [0.1, 0.9]])
+    assert nn.accuracy(scores, np.array([[0], [1], [0]])) == 2 / 3
+    assert nn.accuracy(scores, np.array([0, 1, 0])) == 2 / 3
+    assert nn.accuracy(np.zeros((3, 4)) + np.eye(4)[[2, 0, 3]], np.array([[2], [1], [3]])) == \
+        2 / 3
+
+
+def test_fit_on_no_samples_is_an_error():
+    model = classifier()
+    with pytest.raises(ValueError, match=r"fit: X has no samples \(shape \(0, 4\)\)"):
+        nn.fit(model, X[:0], LABELS[:0], loss=nn.cross_entropy, optimizer="sgd", epochs=1,
+               batch_size=10, progress=False)
+
+
+def test_fit_warns_once_when_the_loss_becomes_non_finite():
+    nn.manual_seed(0)
+    model = nn.Linear(4, 3)
+    with pytest.warns(RuntimeWarning, match=r"loss is (nan|inf) at epoch \d, batch \d of 3") \
+            as record, np.errstate(all="ignore"):
+        history = nn.fit(model, X * 1e30, LABELS, loss=nn.cross_entropy,
+                         optimizer=nn.SGD(model.parameters(), lr=1e10), epochs=3,
+                         batch_size=40, progress=False)
+    assert not np.isfinite(history["loss"][-1])
+    assert sum("loss is" in str(w.message) for w in record) == 1
+
+
 def test_binary_accuracy_threshold_follows_the_loss():
     Xb = X[:, :2]
     yb = (Xb[:, :1] > 0).astype(np.float32)
