@@ -11,10 +11,10 @@ from autograd.functional import expand_dims, logsumexp, mean, softmax, squeeze, 
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.grad_mode import enable_grad, is_grad_enabled, name_scope, no_grad
 from autograd.ops import (
-    abs, add, astype, broadcast_to, clip, concatenate, cos, div, exp, getitem, log, log_softmax, matmul,
-    max, maximum, min, minimum, mul, neg, pow, relu, reshape, sigmoid, sin, sqrt, sub, sum, tanh, transpose,
-    where,
+    abs, add, astype, clip, cos, div, exp, log, log_softmax, matmul, max, maximum, min, minimum, mul, neg, pow,
+    relu, sigmoid, sin, sqrt, sub, sum, tanh, where,
 )
+from autograd.shape_ops import broadcast_to, concatenate, getitem, reshape, transpose
 from autograd.tensor import Tensor
 from autograd.viz import draw_graph, save_graph
 

@@ -97,7 +97,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         if wanted is not None and id(t) in wanted:
             found[id(t)] = [t, g]
         if t._retain and not create_graph:
-            t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
+            t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else _accumulated(t, g)
         if last_inplace > -key:
             _check_versions(t, args, n)
         if create_graph:
@@ -148,6 +148,23 @@ def _collect(found, key, tensor, g):
         found[key] = [tensor, g]
     else:
         entry[1] = entry[1] + g
+
+
+def _accumulated(t, g):
+    """``t.grad + g`` (``g``: of ``t``'s shape and dtype), checking a ``.grad`` that may have been set by hand."""
+    old, data = t.grad, t.data
+    if type(old) is np.ndarray and old.shape == data.shape and old.dtype == data.dtype:
+        return old + g
+    old = np.asarray(old.data if isinstance(old, Tensor) else old)
+    where = f"backward: {t.name or ''}.grad"
+    if old.dtype.kind not in "biuf":
+        raise TypeError(f"{where} has dtype {old.dtype}; it must be numeric (set it to None to start afresh)")
+    if old.shape != data.shape:
+        raise ValueError(
+            f"{where} has shape {old.shape} but the tensor has shape {data.shape}; a gradient must have its "
+            f"tensor's shape: set .grad to None (or to an array of shape {data.shape}) before backward()"
+        )
+    return np.add(old, g, dtype=data.dtype, casting="same_kind")  # the sum keeps the tensor's dtype
 
 
 def _recompute(t):
@@ -213,7 +230,7 @@ def backward(tensor, gradient=None, retain_graph=False):
             given.add(id(g))
             leaf.grad = g
         else:
-            leaf.grad = leaf.grad + g
+            leaf.grad = _accumulated(leaf, g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

@@ -1,28 +1,30 @@
-"""Composite operations, built from the primitives in ``ops`` (their gradients come for free)."""
+"""Composite operations, built from the primitives in ``ops`` and ``shape_ops`` (their gradients come for free)."""
 import numpy as np
 
-from autograd import ops
-from autograd.tensor import Tensor, as_operand
+from autograd import ops, shape_ops
+from autograd.tensor import as_tensor
 
 
-def _tensor(x, op):
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(as_operand(x, op)))
+def _reduced_size(x, axes, op):
+    """How many values of ``x`` each result of a reduction over ``axes`` (None: all) combines; never 0."""
+    count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    if count == 0:
+        raise ValueError(f"{op}: the reduced part of shape {x.shape} is empty")
+    return count
 
 
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis`` (None: all; int; tuple; negative)."""
-    x = _tensor(x, "mean")
-    axes = ops._normalize_axis(axis, x.ndim, "mean")
-    count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-    if count == 0:
-        raise ValueError(f"mean: the reduced part of shape {x.shape} is empty")
-    return ops.sum(x, axes, keepdims) * (1.0 / count)
+    x = as_tensor(x, "mean")
+    axes = ops.normalize_axes(axis, x.shape, "mean")
+    return ops.sum(x, axes, keepdims) * (1.0 / _reduced_size(x, axes, "mean"))
 
 
 def logsumexp(x, axis=-1, keepdims=False):
     """log(sum(exp(x))) over ``axis``, stable for inputs of any magnitude."""
-    x = _tensor(x, "logsumexp")
-    axes = ops._normalize_axis(axis, x.ndim, "logsumexp")
+    x = as_tensor(x, "logsumexp")
+    axes = ops.normalize_axes(axis, x.shape, "logsumexp")
+    _reduced_size(x, axes, "logsumexp")
     # shifting by the (constant) maximum changes nothing mathematically but keeps exp() <= 1
     shift = np.max(x.data, axis=axes, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0)
@@ -37,34 +39,42 @@ def softmax(x, axis=-1):
 
 def expand_dims(x, axis):
     """Insert a size-1 dimension at ``axis``, as ``np.expand_dims``."""
-    x = _tensor(x, "expand_dims")
-    return ops.reshape(x, np.expand_dims(np.empty(x.shape, dtype=bool), axis).shape)
+    x = as_tensor(x, "expand_dims")
+    try:
+        shape = np.expand_dims(np.empty(x.shape, dtype=bool), axis).shape
+    except np.exceptions.AxisError:
+        raise ValueError(f"expand_dims: axis {axis} is out of range for a result of {x.ndim + len(np.atleast_1d(axis))} "
+                         f"dimensions (the input has shape {x.shape})") from None
+    except TypeError:
+        raise TypeError(f"expand_dims: axis must be an int or a tuple of ints, not {axis!r}") from None
+    return shape_ops.reshape(x, shape)
 
 
 def squeeze(x, axis=None):
     """Remove size-1 dimensions (all, or those in ``axis``), as ``np.squeeze``."""
-    x = _tensor(x, "squeeze")
+    x = as_tensor(x, "squeeze")
     try:
         shape = np.squeeze(np.empty(x.shape, dtype=bool), axis).shape
     except ValueError:
         raise ValueError(f"squeeze: axis {axis} of shape {x.shape} does not have size 1") from None
-    return ops.reshape(x, shape)
+    return shape_ops.reshape(x, shape)
 
 
 def swapaxes(x, axis1, axis2):
     """Exchange two axes, as ``np.swapaxes``."""
-    x = _tensor(x, "swapaxes")
+    x = as_tensor(x, "swapaxes")
+    axis1, axis2 = (ops.normalize_axis(a, x.shape, "swapaxes") for a in (axis1, axis2))
     axes = list(range(x.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return ops.transpose(x, axes)
+    return shape_ops.transpose(x, axes)
 
 
 def stack(tensors, axis=0):
     """Join tensors of one shape along a new ``axis``."""
-    tensors = [_tensor(t, "stack") for t in tensors]
+    tensors = [as_tensor(t, "stack") for t in tensors]
     if not tensors:
         raise ValueError("stack: need at least one tensor")
     shapes = [t.shape for t in tensors]
     if any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all tensors must have the same shape, got {shapes}")
-    return ops.concatenate([expand_dims(t, axis) for t in tensors], axis)
+    return shape_ops.concatenate([expand_dims(t, axis) for t in tensors], axis)

@@ -23,11 +23,22 @@ state = _State
 
 
 class _GradMode:
-    """Context manager and decorator that sets grad mode and restores it on exit; nests safely."""
+    """Context manager and decorator that sets grad mode and restores it on exit; nests safely.
+
+    Decorates with or without parentheses: ``@no_grad()`` and ``@no_grad`` (as PyTorch).
+    """
 
     _value = True
 
-    def __init__(self):
+    def __new__(cls, func=None):
+        if func is not None:  # @no_grad without parentheses: decorate func right away
+            if not callable(func):
+                raise TypeError(f"{cls.__name__}() takes no arguments; use `with {cls.__name__}():` or "
+                                f"@{cls.__name__} on a function, not {cls.__name__}({func!r})")
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
         self._saved = []
 
     def __enter__(self):
@@ -49,13 +60,13 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Disable recording: ``with no_grad(): W -= lr * W.grad`` or ``@no_grad()`` on a function."""
+    """Disable recording: ``with no_grad(): W -= lr * W.grad``, or ``@no_grad`` on a function."""
 
     _value = False
 
 
 class enable_grad(_GradMode):
-    """Re-enable recording inside a ``no_grad`` block (context manager or decorator)."""
+    """Re-enable recording inside a ``no_grad`` block (context manager, or ``@enable_grad`` on a function)."""
 
     _value = True
 

@@ -1,19 +1,21 @@
 """The primitives: each forward and its vector-Jacobian product (VJP) side by side.
 
+Arithmetic, elementwise functions, reductions and log-softmax live here; the shape primitives
+(reshape, transpose, indexing, concatenate...) in ``shape_ops``.
+
 A VJP rule ``vjp(i, g, out, *args)`` returns the gradient for input ``i`` given the output
 gradient ``g``.  The rules use only operators, array methods and NumPy functions, so the same
 rule runs on ndarrays (first-order backward) and on Tensors (``create_graph=True``), where
-NumPy dispatches to this module through ``Tensor.__array_ufunc__``/``__array_function__``.
+NumPy's functions dispatch back to autograd's (``interop``).
 Broadcasting and dtype are not the rules' concern: the engine sums each gradient back to its
 input's shape and casts it to its input's dtype.
 """
-import builtins
 import operator
 
 import numpy as np
 
 from autograd.grad_mode import _State
-from autograd.tensor import Tensor, as_operand
+from autograd.tensor import Tensor, as_operand, as_tensor
 
 _record, _wrap = Tensor._record, Tensor._wrap
 
@@ -42,24 +44,21 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
-def _array(value):
+def data_of(value):
     """The data of a Tensor, or the value itself (rules use it for masks that carry no gradient)."""
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
-def _as_ndarray(out):
-    # NumPy returns scalars for 0-d results; a tensor's data is always an ndarray
-    return out if type(out) is np.ndarray else np.asarray(out)
-
-
-def _fail(prim, arrays, exc):
-    shapes = " and ".join(str(np.shape(a)) for a in arrays)
+def operand_error(name, shapes, exc):
+    """A clear error for ``exc``, raised by operation ``name`` on operands of ``shapes``."""
+    shapes = [str(s) for s in shapes]
+    shapes = ", ".join(shapes[:-1]) + " and " + shapes[-1] if len(shapes) > 1 else shapes[0]
     if isinstance(exc, ValueError) and "broadcast" in str(exc):
         return ValueError(
-            f"{prim.name}: shapes {shapes} cannot be broadcast together (aligned from the right, each "
+            f"{name}: shapes {shapes} cannot be broadcast together (aligned from the right, each "
             "dimension must match or be 1); reshape or index one operand, e.g. x[:, None]"
         )
-    return type(exc)(f"{prim.name}: cannot apply to operands of shapes {shapes}: {exc}")
+    return type(exc)(f"{name}: cannot apply to operands of shapes {shapes}: {exc}")
 
 
 def apply(prim, *args):
@@ -77,19 +76,29 @@ def apply(prim, *args):
     try:
         out = prim.forward(*arrays, *args[n:])
     except (ValueError, TypeError, IndexError) as exc:
-        raise _fail(prim, arrays, exc) from None
+        raise operand_error(prim.name, [np.shape(a) for a in arrays], exc) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and _State.enabled:
-        if converted:  # the rules see constants as the forward did (arrays, not lists)
-            args = tuple(a if isinstance(a, Tensor) else d for a, d in zip(args[:n], arrays)) + args[n:]
+        if converted or prim.saves_args:
+            args = _saved_args(prim, args, arrays, n)
         return Tensor._record(out, prim, args)
     return Tensor._wrap(out)
 
 
+def _saved_args(prim, args, arrays, n):
+    """``args`` as the rule will read them: constants as the forward saw them (arrays, not lists) and,
+    when the rule reads its arguments, copies of the caller's writeable arrays, so that changing one
+    after the forward cannot change the gradient."""
+    saved = [a if k >= n or isinstance(a, Tensor) else arrays[k] for k, a in enumerate(args)]
+    if prim.saves_args:
+        saved = [a.copy() if type(a) is np.ndarray and a.flags.writeable else a for a in saved]
+    return tuple(saved)
+
+
 def _binary(prim, doc):
     """The public function of a primitive with two differentiable inputs (the hot path: no generic loop)."""
-    forward, name = prim.forward, prim.name
+    forward, name, saves_args = prim.forward, prim.name, prim.saves_args
 
     def op(a, b):
         if isinstance(a, Tensor):
@@ -105,10 +114,15 @@ def _binary(prim, doc):
         try:
             out = forward(ad, bd)
         except (ValueError, TypeError) as exc:
-            raise _fail(prim, (ad, bd), exc) from None
+            raise operand_error(name, (np.shape(ad), np.shape(bd)), exc) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if (ra or rb) and _State.enabled:
+            if saves_args:  # the rule reads a constant array: keep a copy the caller cannot change
+                if not ra and type(a) is np.ndarray and a.flags.writeable:
+                    a = a.copy()
+                elif not rb and type(b) is np.ndarray and b.flags.writeable:
+                    b = b.copy()
             return _record(out, prim, (a, b))
         return _wrap(out)
 
@@ -123,7 +137,7 @@ def _unary(prim, doc):
 
     def op(x):
         if not isinstance(x, Tensor):
-            x = _wrap(np.asarray(as_operand(x, name)))
+            x = as_tensor(x, name)
         out = forward(x.data)
         if type(out) is not np.ndarray:
             out = np.asarray(out)
@@ -153,9 +167,13 @@ def _pow_vjp(i, g, out, a, b):
                 return g * 0
             if b == 2:  # squares are common (squared errors); a ** 1 would cost a power
                 return g * (2.0 * a)
-        return g * b * a ** (b - 1)
+            return g * b * a ** (b - 1)
+        # a ** 0 is constant: gradient 0 also at a == 0 (as PyTorch), where b * a ** (b - 1) is 0 * inf;
+        # there the exponent b - 1 becomes 1, so the product is 0 with no warning
+        zero = (data_of(b) == 0) & (data_of(a) == 0)
+        return g * b * a ** (np.where(zero, 1, b - 1) if zero.any() else b - 1)
     # d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (the power is not differentiable there in b)
-    return g * out * np.log(np.where(_array(a) > 0, a, 1))
+    return g * out * np.log(np.where(data_of(a) > 0, a, 1))
 
 
 _pow = Primitive("pow", np.power, _pow_vjp, saves=("args", "out"))
@@ -231,7 +249,7 @@ _sin = Primitive("sin", np.sin, lambda i, g, out, x: g * np.cos(x), saves=("args
 _cos = Primitive("cos", np.cos, lambda i, g, out, x: -g * np.sin(x), saves=("args",))
 _sigmoid = Primitive("sigmoid", _sigmoid_forward, lambda i, g, out, x: g * out * (1.0 - out), saves=("out",))
 _tanh = Primitive("tanh", np.tanh, lambda i, g, out, x: g * (1.0 - out * out), saves=("out",))
-_relu = Primitive("relu", lambda x: np.maximum(x, 0), lambda i, g, out, x: g * (_array(out) > 0), saves=("out",))
+_relu = Primitive("relu", lambda x: np.maximum(x, 0), lambda i, g, out, x: g * (data_of(out) > 0), saves=("out",))
 
 
 exp = _unary(_exp, """Elementwise e**x.""")
@@ -247,7 +265,7 @@ relu = _unary(_relu, """Elementwise max(x, 0) (gradient 0 at 0).""")
 
 def _extremum_weight(a, b, greater):
     # ties share the gradient evenly, as for the reductions
-    a, b = _array(a), _array(b)
+    a, b = data_of(a), data_of(b)
     wins = (a > b) if greater else (a < b)
     return np.where(wins, 1.0, np.where(a == b, 0.5, 0.0))
 
@@ -274,14 +292,21 @@ _where = Primitive(
 
 def where(cond, a, b):
     """Elementwise ``a`` where ``cond`` is true, else ``b``, with broadcasting (``cond`` carries no gradient)."""
-    cond = _array(cond)
-    if cond.dtype != np.bool_:
-        cond = cond.astype(bool)
-    return apply(_where, a, b, cond)
+    cond = np.array(data_of(cond), dtype=bool)  # a copy: the rule reads it, the caller may change theirs
+    try:
+        return apply(_where, a, b, cond)
+    except ValueError as exc:
+        shapes = [cond.shape] + [np.shape(data_of(v)) for v in (a, b)]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            labelled = [f"{name} {shape}" for name, shape in zip(("cond", "a", "b"), shapes)]
+            raise operand_error("where", labelled, exc) from None
+        raise
 
 
 def _clip_vjp(i, g, out, x, lo, hi):
-    x = _array(x)
+    x = data_of(x)
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
         inside &= x >= lo
@@ -302,6 +327,13 @@ def clip(x, lo=None, hi=None):
     """Elementwise ``x`` limited to [lo, hi] (either may be None); gradient 1 inside, 0 outside."""
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
+    for name, bound in (("lo", lo), ("hi", hi)):
+        if isinstance(bound, Tensor) and bound.requires_grad and _State.enabled:
+            raise RuntimeError(
+                f"clip: the bound {name} requires grad, but clip treats its bounds as constants and would drop "
+                f"that gradient; use autograd.maximum(x, lo) for a lower bound and autograd.minimum(x, hi) for "
+                f"an upper one to differentiate with respect to a bound, or pass {name}.detach()"
+            )
     # the bounds are constants: plain numbers or arrays (a Tensor bound would re-enter np.clip's dispatch)
     lo, hi = (None if v is None else v.data if isinstance(v, Tensor) else as_operand(v, "clip") for v in (lo, hi))
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
@@ -309,7 +341,19 @@ def clip(x, lo=None, hi=None):
     return apply(_clip, x, lo, hi)
 
 
-# ---------------------------------------------------------------- reductions
+_astype = Primitive("astype", lambda x, dtype: x.astype(dtype), lambda i, g, out, x, dtype: g, n_params=1,
+                    label=lambda dtype: f"astype({np.dtype(dtype).name})")
+
+
+def astype(x, dtype):
+    """``x`` converted to a float ``dtype``; the gradient is converted back."""
+    dtype = np.dtype(dtype)
+    if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
+        raise TypeError(f"astype: a tensor that requires grad can only become a float dtype, not {dtype}")
+    return apply(_astype, x, dtype)
+
+
+# ---------------------------------------------------------------- axes and reductions
 def _axes_label(name):
     def label(axis, keepdims):
         parts = [] if axis is None else [f"axis={axis[0] if len(axis) == 1 else axis}"]
@@ -320,19 +364,39 @@ def _axes_label(name):
     return label
 
 
-def _normalize_axis(axis, ndim, op):
+def axis_index(axis, op, expected="an int"):
+    """``axis`` as an int; NumPy integers are fine, bools and floats are refused (NumPy would read True as 1)."""
+    if not isinstance(axis, (bool, np.bool_)):
+        try:
+            return operator.index(axis)
+        except TypeError:
+            pass
+    raise TypeError(f"{op}: axis must be {expected}, not {type(axis).__name__} {axis!r}")
+
+
+def normalize_axis(axis, shape, op, expected="an int"):
+    """One ``axis`` of a tensor of ``shape`` as a non-negative int (negative axes count from the end)."""
+    a, ndim = axis_index(axis, op, expected), len(shape)
+    if not -ndim <= a < ndim:
+        raise ValueError(f"{op}: axis {a} is out of range for shape {shape}, which has {ndim} dimensions")
+    return a % ndim
+
+
+def normalize_axes(axis, shape, op):
+    """None (all axes), or the distinct non-negative axes named by ``axis``: an int, a tuple or a list."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        # NumPy lets a 0-d array be reduced over axis 0 or -1
-        if not isinstance(a, (int, np.integer)) or not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
-            raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % builtins.max(ndim, 1))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    expected = "an int or a tuple of ints"
+    if not shape:  # NumPy lets a 0-d array be reduced over axis 0 or -1: that is all of it
+        for a in axes:
+            if axis_index(a, op, expected) not in (0, -1):
+                raise ValueError(f"{op}: axis {a} is out of range for a 0-d tensor (0 and -1 name all of it)")
+        return None
+    out = tuple(normalize_axis(a, shape, op, expected) for a in axes)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
-    return tuple(out) if ndim else None
+    return out
 
 
 def _keepdims_shape(shape, axis):
@@ -349,7 +413,7 @@ def _sum_vjp(i, g, out, x, axis, keepdims):
 def _extremum_vjp(i, g, out, x, axis, keepdims):
     shape = np.shape(x)
     kshape = _keepdims_shape(shape, axis)
-    x, top = _array(x), _array(out).reshape(kshape)
+    x, top = data_of(x), data_of(out).reshape(kshape)
     mask = x == top
     share = mask / mask.sum(axis=axis, keepdims=True)
     return g.reshape(kshape) * share.astype(x.dtype, copy=False)
@@ -364,9 +428,8 @@ _min = Primitive("min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=
 
 
 def _reduce(prim, x, axis, keepdims):
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(np.asarray(as_operand(x, prim.name)))
-    axis = _normalize_axis(axis, x.data.ndim, prim.name)
+    x = as_tensor(x, prim.name)
+    axis = normalize_axes(axis, x.data.shape, prim.name)
     if prim is not _sum and x.data.size == 0:
         raise ValueError(f"{prim.name}: the tensor of shape {x.shape} is empty, so it has no {prim.name}imum")
     return apply(prim, x, axis, bool(keepdims))
@@ -387,170 +450,7 @@ def min(x, axis=None, keepdims=False):
     return _reduce(_min, x, axis, keepdims)
 
 
-# ---------------------------------------------------------------- shape
-_reshape = Primitive("reshape", np.reshape, lambda i, g, out, x, shape: g.reshape(np.shape(x)), n_params=1,
-                     label=lambda shape: f"reshape{shape}")
-
-
-def reshape(x, shape):
-    """The same data in ``shape`` (a tuple; one entry may be -1)."""
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(np.asarray(as_operand(x, "reshape")))
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(builtins.map(operator.index, shape))
-    try:
-        return apply(_reshape, x, shape)
-    except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} (size {x.size}) into {shape}") from None
-
-
-_transpose = Primitive("transpose", np.transpose,
-                       lambda i, g, out, x, axes: g.transpose(None if axes is None else np.argsort(axes)),
-                       n_params=1, label=lambda axes: "transpose" if axes is None else f"transpose{axes}")
-
-
-def transpose(x, axes=None):
-    """Permute the axes (None reverses them), as ``np.transpose``."""
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(np.asarray(as_operand(x, "transpose")))
-    if axes is not None:
-        axes = tuple(int(a) % builtins.max(x.ndim, 1) for a in axes)
-        if sorted(axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-    return apply(_transpose, x, axes)
-
-
-_broadcast_to = Primitive("broadcast_to", np.broadcast_to, lambda i, g, out, x, shape: g, n_params=1,
-                          label=lambda shape: f"broadcast_to{shape}")
-
-
-def broadcast_to(x, shape):
-    """``x`` broadcast to ``shape`` (read-only view); the gradient is summed back."""
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(np.asarray(as_operand(x, "broadcast_to")))
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    try:
-        np.broadcast_shapes(x.shape, shape)
-        if len(shape) < x.ndim or np.broadcast_shapes(x.shape, shape) != shape:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
-    return apply(_broadcast_to, x, shape)
-
-
-_astype = Primitive("astype", lambda x, dtype: x.astype(dtype), lambda i, g, out, x, dtype: g, n_params=1,
-                    label=lambda dtype: f"astype({np.dtype(dtype).name})")
-
-
-def astype(x, dtype):
-    """``x`` converted to a float ``dtype``; the gradient is converted back."""
-    dtype = np.dtype(dtype)
-    if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
-        raise TypeError(f"astype: a tensor that requires grad can only become a float dtype, not {dtype}")
-    return apply(_astype, x, dtype)
-
-
-def _is_basic_index(index):
-    parts = index if isinstance(index, tuple) else (index,)
-    return builtins.all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
-
-
-def _clean_index(index):
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
-    if isinstance(index, tuple):
-        return tuple(_clean_index(p) for p in index)
-    return index
-
-
-def _scatter_forward(g, shape, index):
-    grad = np.zeros(shape, dtype=g.dtype)
-    if _is_basic_index(index) or (isinstance(index, np.ndarray) and index.dtype == np.bool_):
-        grad[index] = g  # no position is selected twice
-    else:
-        np.add.at(grad, index, g)  # repeated indices accumulate
-    return grad
-
-
-def _index_label(index):
-    def part(p):
-        if isinstance(p, slice):
-            text = ":".join("" if v is None else str(v) for v in (p.start, p.stop, p.step))
-            return text[:-1] if p.step is None else text
-        if p is Ellipsis:
-            return "..."
-        if isinstance(p, np.ndarray):
-            return f"<{'mask' if p.dtype == np.bool_ else 'indices'} {p.shape}>"
-        return str(p)
-
-    parts = index if isinstance(index, tuple) else (index,)
-    return "getitem[" + ", ".join(part(p) for p in parts) + "]"
-
-
-_getitem = Primitive("getitem", lambda x, index: x[index],
-                     lambda i, g, out, x, index: scatter(g, np.shape(x), index), n_params=1,
-                     label=_index_label)
-_scatter = Primitive("scatter", _scatter_forward, lambda i, g, out, y, shape, index: g[index], n_params=2,
-                     label=lambda shape, index: "scatter")
-
-
-def getitem(x, index):
-    """``x[index]``: basic slicing, None/Ellipsis, integer arrays and boolean masks."""
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(np.asarray(as_operand(x, "getitem")))
-    index = _clean_index(index)
-    try:
-        x.data[index]
-    except (IndexError, ValueError, TypeError) as exc:
-        raise IndexError(f"getitem: invalid index {index!r} for a tensor of shape {x.shape}: {exc}") from None
-    return apply(_getitem, x, index)
-
-
-def scatter(g, shape, index):
-    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate): the adjoint of getitem."""
-    if isinstance(g, Tensor):
-        return apply(_scatter, g, tuple(shape), index)
-    return _scatter_forward(g, shape, index)
-
-
-def _concatenate_vjp(i, g, out, *args):
-    *xs, axis = args
-    start = builtins.sum(np.shape(x)[axis] for x in xs[:i])
-    index = [slice(None)] * np.ndim(g)
-    index[axis] = slice(start, start + np.shape(xs[i])[axis])
-    return g[tuple(index)]
-
-
-class _Concatenate(Primitive):
-    __slots__ = ()
-
-    def __init__(self):
-        super().__init__("concatenate", lambda *a: np.concatenate(a[:-1], axis=a[-1]), _concatenate_vjp,
-                         n_params=1, label=lambda axis: f"concatenate(axis={axis})")
-
-
-_concatenate = _Concatenate()
-
-
-def concatenate(tensors, axis=0):
-    """Join a sequence of tensors along an existing ``axis``."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("concatenate: need at least one tensor")
-    if axis is None:  # as NumPy: join the flattened tensors
-        tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
-    ndim = np.ndim(_array(tensors[0]))
-    if ndim == 0:
-        raise ValueError("concatenate: 0-d tensors cannot be concatenated; use stack")
-    axis = _normalize_axis(axis, ndim, "concatenate")[0]
-    shapes = [np.shape(_array(t)) for t in tensors]
-    for s in shapes:
-        if len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]:
-            raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
-    return apply(_concatenate, *tensors, axis)
-
-
+# ---------------------------------------------------------------- softmax
 def _log_softmax_forward(x, axis):
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
@@ -565,84 +465,9 @@ _log_softmax = Primitive(
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, fused and stable for any finite input (a primitive for speed)."""
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(np.asarray(as_operand(x, "log_softmax")))
+    x = as_tensor(x, "log_softmax")
     if x.ndim == 0:
         raise ValueError("log_softmax: needs at least one dimension, got a 0-d tensor")
-    if not isinstance(axis, (int, np.integer)):
+    if isinstance(axis, (tuple, list)):
         raise TypeError(f"log_softmax: axis must be one int, got {axis!r}")
-    (axis,) = _normalize_axis(axis, x.ndim, "log_softmax")
-    return apply(_log_softmax, x, axis)
-
-
-# ---------------------------------------------------------------- NumPy protocol dispatch
-_UFUNCS = {
-    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
-    np.negative: neg, np.positive: lambda x: x, np.matmul: matmul, np.exp: exp, np.log: log,
-    np.sqrt: sqrt, np.absolute: abs, np.sin: sin, np.cos: cos, np.tanh: tanh,
-    np.maximum: maximum, np.minimum: minimum,
-}
-# ufuncs whose result carries no gradient: computed on the data
-_CONSTANT_UFUNCS = {
-    np.sign, np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
-    np.isfinite, np.isnan, np.isinf, np.logical_and, np.logical_or, np.logical_not, np.invert,
-    np.floor, np.ceil, np.rint, np.trunc,
-}
-
-
-def dispatch_ufunc(ufunc, method, inputs, kwargs):
-    """``np.<ufunc>(tensor)``: a recorded Tensor, a constant Tensor, or a TypeError naming our function."""
-    if method == "__call__" and not kwargs and ufunc in _UFUNCS:
-        return _UFUNCS[ufunc](*inputs)
-    if method == "__call__" and not kwargs and ufunc in _CONSTANT_UFUNCS:
-        return Tensor._wrap(np.asarray(ufunc(*[_array(x) for x in inputs])))
-    if not builtins.any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
-        if "out" in kwargs:
-            raise TypeError(f"np.{ufunc.__name__}(..., out=...) cannot write into a Tensor; use t.data")
-        return Tensor._wrap(np.asarray(getattr(ufunc, method)(*[_array(x) for x in inputs], **kwargs)))
-    known = ", ".join(sorted(f.__name__ for f in _UFUNCS))
-    raise TypeError(
-        f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} is not differentiable in autograd "
-        f"and would drop the graph; use autograd's own functions ({known}) or compose one from them, "
-        "or call it on t.detach().numpy() if no gradient is needed"
-    )
-
-
-def dispatch_function(func, args, kwargs):
-    """``np.<function>(tensor)``: the matching autograd function, or a TypeError naming it."""
-    from autograd import functional
-
-    table = {
-        np.sum: sum, np.max: max, np.amax: max, np.min: min, np.amin: min, np.mean: functional.mean,
-        np.reshape: reshape, np.transpose: transpose, np.broadcast_to: broadcast_to,
-        np.concatenate: concatenate, np.stack: functional.stack, np.expand_dims: functional.expand_dims,
-        np.squeeze: functional.squeeze, np.swapaxes: functional.swapaxes, np.where: where, np.clip: clip,
-        np.shape: lambda t: np.shape(_array(t)), np.ndim: lambda t: np.ndim(_array(t)),
-        np.size: lambda t: np.size(_array(t)),
-    }
-    if func in table:
-        try:
-            return table[func](*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"np.{func.__name__} on a Tensor: {exc}") from None
-
-    def plain(value):
-        if isinstance(value, Tensor):
-            return value.data
-        if isinstance(value, (list, tuple)):
-            return type(value)(plain(v) for v in value)
-        return value
-
-    def needs_grad(value):
-        if isinstance(value, Tensor):
-            return value.requires_grad
-        if isinstance(value, (list, tuple)):
-            return builtins.any(needs_grad(v) for v in value)
-        return False
-
-    if not needs_grad(args) and not needs_grad(list(kwargs.values())):
-        return func(*plain(args), **{k: plain(v) for k, v in kwargs.items()})
-    raise TypeError(
-        f"np.{func.__name__} is not differentiable in autograd and would drop the graph; use the autograd "
-        "function of the same name if there is one, or call it on t.detach().numpy() if no gradient is needed"
-    )
+    return apply(_log_softmax, x, normalize_axis(axis, x.shape, "log_softmax"))

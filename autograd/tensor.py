@@ -16,6 +16,12 @@ _FLOAT_KINDS = "f"
 _NUMERIC_KINDS = "biuf"
 
 
+def _type_name(value):
+    """The qualified name of ``value``'s type: ``torch.Tensor``, ``decimal.Decimal``, but plain ``str``."""
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
 def as_operand(value, op):
     """Check a non-Tensor operand of ``op`` and return it as a number or an ndarray."""
     if type(value) is float or type(value) is int:  # the common constants, first
@@ -35,12 +41,19 @@ def as_operand(value, op):
             raise ValueError(f"{op}: cannot turn the nested sequence into an array: {exc}") from None
     else:
         raise TypeError(
-            f"{op}: unsupported operand type {type(value).__name__!r}; "
+            f"{op}: unsupported operand type {_type_name(value)!r}; "
             "expected a Tensor, a NumPy array, a nested list or a real number"
         )
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(f"{op}: unsupported array dtype {array.dtype}; expected bool, integer or float data")
     return array
+
+
+def as_tensor(value, op):
+    """``value`` if it is a Tensor, else a constant Tensor around it (checked by ``as_operand``)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor._wrap(np.asarray(as_operand(value, op)))
 
 
 class Tensor:
@@ -51,8 +64,18 @@ class Tensor:
     requires grad becomes float64.  ``name`` labels the tensor in graph images.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_prim", "_args", "_version", "_stamp",
-                 "_scope", "_retain")
+    __slots__ = {  # name: docstring (help() shows them)
+        "data": "The values: an ndarray (float32 or float64 when the tensor requires grad).",
+        "grad": "The accumulated gradient: an ndarray of the tensor's shape and dtype, or None.",
+        "requires_grad": "True when the operations applied to this tensor are recorded for backward().",
+        "name": "A label for graph images and error messages, or None.",
+        "_prim": "The primitive that produced this tensor; None for a leaf.",
+        "_args": "The primitive's inputs then its parameters; None once backward() released them.",
+        "_version": "The clock stamp of the last in-place change of the data; 0 if never changed.",
+        "_stamp": "The clock stamp of the recording; reverse stamp order is a topological order.",
+        "_scope": "The name scopes the tensor was recorded in (a tuple), or None.",
+        "_retain": "True when backward() keeps this intermediate's gradient in .grad.",
+    }
 
     __array_priority__ = 1000
 
@@ -64,7 +87,7 @@ class Tensor:
         try:
             array = np.array(data, dtype=dtype, copy=True)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"Tensor: cannot build a numeric array from {type(data).__name__}: {exc}") from None
+            raise TypeError(f"Tensor: cannot build a numeric array from {_type_name(data)}: {exc}") from None
         if array.dtype.kind not in _NUMERIC_KINDS:
             raise TypeError(f"Tensor: unsupported dtype {array.dtype}; expected bool, integer or float data")
         if requires_grad and array.dtype.kind not in _FLOAT_KINDS:
@@ -123,14 +146,17 @@ class Tensor:
 
     @property
     def ndim(self):
+        """Number of dimensions."""
         return self.data.ndim
 
     @property
     def size(self):
+        """Number of elements."""
         return self.data.size
 
     @property
     def dtype(self):
+        """The NumPy dtype of the data."""
         return self.data.dtype
 
     @property
@@ -141,7 +167,7 @@ class Tensor:
     @property
     def T(self):
         """The transpose with all axes reversed (recorded)."""
-        return ops.transpose(self)
+        return shape_ops.transpose(self)
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -269,30 +295,33 @@ class Tensor:
         return ops.abs(self)
 
     def __getitem__(self, index):
-        return ops.getitem(self, index)
+        return shape_ops.getitem(self, index)
 
     # comparisons give bool tensors that carry no graph
-    def _compare(self, other, ufunc):
+    def _compare(self, other, ufunc, symbol):
         other = other.data if isinstance(other, Tensor) else as_operand(other, ufunc.__name__)
-        return Tensor._wrap(np.asarray(ufunc(self.data, other)))
+        try:
+            return Tensor._wrap(np.asarray(ufunc(self.data, other)))
+        except ValueError as exc:
+            raise ops.operand_error(f"{ufunc.__name__} ({symbol})", (self.data.shape, np.shape(other)), exc) from None
 
     def __eq__(self, other):
-        return self._compare(other, np.equal)
+        return self._compare(other, np.equal, "==")
 
     def __ne__(self, other):
-        return self._compare(other, np.not_equal)
+        return self._compare(other, np.not_equal, "!=")
 
     def __lt__(self, other):
-        return self._compare(other, np.less)
+        return self._compare(other, np.less, "<")
 
     def __le__(self, other):
-        return self._compare(other, np.less_equal)
+        return self._compare(other, np.less_equal, "<=")
 
     def __gt__(self, other):
-        return self._compare(other, np.greater)
+        return self._compare(other, np.greater, ">")
 
     def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
+        return self._compare(other, np.greater_equal, ">=")
 
     def __invert__(self):
         return Tensor._wrap(np.asarray(np.invert(self.data)))
@@ -301,33 +330,57 @@ class Tensor:
     def _inplace(self, other, ufunc, symbol, out_of_place):
         if _State.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             if self._prim is None and self.requires_grad:
-                # a new tensor here would leave the leaf itself (the model's parameter) unchanged
-                raise RuntimeError(
-                    f"{symbol} on a leaf tensor that requires grad (shape {self.shape}"
-                    f"{', ' + repr(self.name) if self.name else ''}) while operations are recorded; "
-                    f"to update a parameter, write `with no_grad(): p {symbol} ...`, or use `p = p {symbol[0]} ...` "
-                    "for a new recorded tensor"
-                )
+                raise self._leaf_update_error(symbol)
             return out_of_place(self, other)
         value = other.data if isinstance(other, Tensor) else as_operand(other, symbol)
         data = self.data
-        result_shape = np.broadcast_shapes(data.shape, np.shape(value))
-        if result_shape != data.shape:
-            raise ValueError(
-                f"{symbol}: a value of shape {np.shape(value)} would change this tensor's shape "
-                f"{data.shape} to {result_shape}; use the out-of-place operator instead"
-            )
-        if not np.can_cast(np.result_type(data, value), data.dtype, casting="same_kind"):
-            raise TypeError(
-                f"{symbol}: cannot update a {data.dtype} tensor in place with {np.result_type(value)} "
-                "values; convert one of them with astype() first"
-            )
-        if data.flags.owndata and data.flags.writeable:
-            ufunc(data, value, out=data, casting="same_kind")
-        else:  # a view of another array: never write through into memory the user may hold
-            self.data = ufunc(data, value).astype(data.dtype, copy=False)
+        shape = value.shape if type(value) is np.ndarray else ()
+        if shape and shape != data.shape:
+            try:
+                result_shape = np.broadcast_shapes(data.shape, shape)
+            except ValueError as exc:
+                raise ops.operand_error(symbol, (data.shape, shape), exc) from None
+            if result_shape != data.shape:
+                raise ValueError(
+                    f"{symbol}: a value of shape {shape} would change this tensor's shape "
+                    f"{data.shape} to {result_shape}; use the out-of-place operator instead"
+                )
+        try:
+            if data.flags.owndata and data.flags.writeable:
+                ufunc(data, value, out=data, casting="same_kind")
+            else:  # a view of another array: never write through into memory the user may hold
+                result = np.asarray(ufunc(data, value))
+                if not np.can_cast(result.dtype, data.dtype, casting="same_kind"):
+                    raise TypeError(f"cannot store {result.dtype} in {data.dtype}")
+                self.data = result.astype(data.dtype, copy=False)
+        except TypeError as exc:  # NumPy's UFuncTypeError, raised before anything is written
+            raise self._inplace_type_error(symbol, ufunc, value, exc) from None
         self._mark_changed()
         return self
+
+    def _leaf_update_error(self, symbol):
+        # a new tensor here would leave the leaf itself (the model's parameter) unchanged
+        return RuntimeError(
+            f"{symbol} on a leaf tensor that requires grad (shape {self.shape}"
+            f"{', ' + repr(self.name) if self.name else ''}) while operations are recorded; "
+            f"to update a parameter, write `with no_grad(): p {symbol} ...`, or use `p = p {symbol[:-1]} ...` "
+            "for a new recorded tensor"
+        )
+
+    def _inplace_type_error(self, symbol, ufunc, value, exc):
+        dtype = self.data.dtype
+        if isinstance(value, np.ndarray):
+            operand = value.dtype
+        else:  # a Python number: resolve_dtypes takes int and float as NumPy does, but not bool
+            operand = np.dtype(bool) if isinstance(value, bool) else type(value)
+        try:
+            result = ufunc.resolve_dtypes((dtype, operand, None))[-1]
+        except TypeError:  # NumPy has no such operation on these dtypes at all (bool - bool...)
+            return TypeError(f"{symbol}: {exc}")
+        return TypeError(
+            f"{symbol}: the result of {ufunc.__name__} on this {dtype} tensor is {result}, which cannot be stored "
+            f"in it in place; convert the tensor with astype() first, or use the out-of-place operator"
+        )
 
     def _mark_changed(self):
         """Stamp an in-place change of this tensor's data (an array it owns) for the version checks."""
@@ -352,6 +405,15 @@ class Tensor:
     def __itruediv__(self, other):
         return self._inplace(other, np.true_divide, "/=", ops.div)
 
+    def __ipow__(self, other):
+        return self._inplace(other, np.power, "**=", ops.pow)
+
+    def __imatmul__(self, other):
+        # out of place (the product may have another shape), except where that would leave a parameter unchanged
+        if self._prim is None and self.requires_grad and _State.enabled:
+            raise self._leaf_update_error("@=")
+        return ops.matmul(self, other)
+
     def __setitem__(self, index, value):
         if _State.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
             raise RuntimeError(
@@ -368,91 +430,122 @@ class Tensor:
 
     # ----- NumPy interoperability -----
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return ops.dispatch_ufunc(ufunc, method, inputs, kwargs)
+        return interop.dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return ops.dispatch_function(func, args, kwargs)
+        return interop.dispatch_function(func, args, kwargs)
 
     # ----- methods that mirror the functions in autograd -----
     def exp(self):
+        """Elementwise e**x."""
         return ops.exp(self)
 
     def log(self):
+        """Elementwise natural logarithm."""
         return ops.log(self)
 
     def sqrt(self):
+        """Elementwise square root."""
         return ops.sqrt(self)
 
     def abs(self):
+        """Elementwise |x| (gradient 0 at 0)."""
         return ops.abs(self)
 
     def sin(self):
+        """Elementwise sine."""
         return ops.sin(self)
 
     def cos(self):
+        """Elementwise cosine."""
         return ops.cos(self)
 
     def sigmoid(self):
+        """Elementwise logistic function 1 / (1 + e**-x), stable for any x."""
         return ops.sigmoid(self)
 
     def tanh(self):
+        """Elementwise hyperbolic tangent."""
         return ops.tanh(self)
 
     def relu(self):
+        """Elementwise max(x, 0) (gradient 0 at 0)."""
         return ops.relu(self)
 
     def clip(self, lo=None, hi=None):
+        """Elementwise limited to [lo, hi] (constant bounds; either may be None); gradient 1 inside, 0 outside."""
         return ops.clip(self, lo, hi)
 
     def maximum(self, other):
+        """Elementwise maximum with ``other`` (broadcast); ties split the gradient evenly."""
         return ops.maximum(self, other)
 
     def minimum(self, other):
+        """Elementwise minimum with ``other`` (broadcast); ties split the gradient evenly."""
         return ops.minimum(self, other)
 
     def sum(self, axis=None, keepdims=False):
+        """Sum over ``axis`` (None: all; int; tuple; negative counts from the end): (2, 3).sum(axis=0) -> (3,)."""
         return ops.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """Arithmetic mean over ``axis`` (None: all; int; tuple; negative counts from the end)."""
         return functional.mean(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False):
+        """Maximum over ``axis`` (None: all; int; tuple); tied maxima share the gradient evenly."""
         return ops.max(self, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
+        """Minimum over ``axis`` (None: all; int; tuple); tied minima share the gradient evenly."""
         return ops.min(self, axis, keepdims)
 
     def reshape(self, *shape):
-        return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+        """The same data in a new shape, a tuple or separate ints, one may be -1: (2, 3).reshape(3, -1) -> (3, 2)."""
+        return shape_ops.reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes):
-        return ops.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], numbers.Integral) else (axes or None))
+        """Permute the axes, a tuple or separate ints (none: reverse them): (2, 3, 4).transpose(2, 0, 1) -> (4, 2, 3)."""
+        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
+            axes = axes[0]  # a tuple, a list, an array or None
+        elif not axes:
+            axes = None
+        return shape_ops.transpose(self, axes)
 
     def swapaxes(self, axis1, axis2):
+        """Exchange two axes: (2, 3, 4).swapaxes(0, -1) -> (4, 3, 2)."""
         return functional.swapaxes(self, axis1, axis2)
 
     def expand_dims(self, axis):
+        """Insert a size-1 dimension at ``axis``: (2, 3).expand_dims(1) -> (2, 1, 3)."""
         return functional.expand_dims(self, axis)
 
     def squeeze(self, axis=None):
+        """Remove size-1 dimensions (all, or those in ``axis``): (2, 1, 3).squeeze() -> (2, 3)."""
         return functional.squeeze(self, axis)
 
     def broadcast_to(self, shape):
-        return ops.broadcast_to(self, shape)
+        """Broadcast to ``shape`` (a read-only view); the gradient is summed back: (3,) -> (2, 3)."""
+        return shape_ops.broadcast_to(self, shape)
 
     def flatten(self):
-        return ops.reshape(self, (-1,))
+        """The data as one dimension: (2, 3) -> (6,)."""
+        return shape_ops.reshape(self, (-1,))
 
     def astype(self, dtype):
+        """Converted to ``dtype`` (a float dtype when the tensor requires grad); the gradient is converted back."""
         return ops.astype(self, dtype)
 
     def softmax(self, axis=-1):
+        """exp(x) / sum(exp(x)) along one ``axis``, stable for inputs of any magnitude; same shape."""
         return functional.softmax(self, axis)
 
     def log_softmax(self, axis=-1):
+        """log(softmax(x)) along one ``axis``, fused and stable; same shape."""
         return ops.log_softmax(self, axis)
 
     def logsumexp(self, axis=-1, keepdims=False):
+        """log(sum(exp(x))) over ``axis`` (int, tuple or None), stable for inputs of any magnitude."""
         return functional.logsumexp(self, axis, keepdims)
 
     def draw_graph(self, **kwargs):
@@ -462,4 +555,4 @@ class Tensor:
         return draw_graph(self, **kwargs)
 
 
-from autograd import functional, ops  # noqa: E402  (the operations need Tensor defined first)
+from autograd import functional, interop, ops, shape_ops  # noqa: E402  (they need Tensor defined first)

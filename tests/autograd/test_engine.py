@@ -135,6 +135,34 @@ def test_gradient_argument_is_validated():
         y.backward(np.array(["a", "b"]))
 
 
+def test_a_dot_grad_of_the_wrong_shape_or_dtype_is_caught_when_accumulating():
+    w = leaf([1.0, 2.0])
+    for bad in (np.zeros(3), np.zeros(1), np.zeros((2, 1))):  # a raw broadcast error, or a silent broadcast
+        w.grad = bad
+        with pytest.raises(ValueError, match=r"backward: .*\.grad has shape " + re.escape(str(bad.shape))
+                           + r" but the tensor has shape \(2,\)"):
+            (w * 2.0).sum().backward()
+    w.grad = np.array(["a", "b"])
+    with pytest.raises(TypeError, match=r"backward: .*\.grad .*<U1"):
+        (w * 2.0).sum().backward()
+    w.grad = [1.0, 1.0]  # array-like: accumulated into an array
+    (w * 2.0).sum().backward()
+    assert type(w.grad) is np.ndarray and w.grad.dtype == np.float64
+    np.testing.assert_array_equal(w.grad, [3.0, 3.0])
+    # the result keeps the tensor's dtype (a float64 .grad set by hand on a float32 tensor)
+    w32 = leaf([1.0, 2.0], np.float32)
+    w32.grad = np.ones(2)
+    (w32 * 2.0).sum().backward()
+    assert w32.grad.dtype == np.float32
+    np.testing.assert_array_equal(w32.grad, [3.0, 3.0])
+    # so does a retained intermediate's
+    h = w32 * 1.0
+    h.retain_grad()
+    h.grad = np.zeros(3)
+    with pytest.raises(ValueError, match=r"\.grad has shape \(3,\) but the tensor has shape \(2,\)"):
+        h.sum().backward()
+
+
 def test_million_op_chain_backpropagates_without_recursion():
     n = 1_000_000
     x = leaf(1.5)
@@ -398,6 +426,24 @@ def test_no_grad_decorator():
     assert double.__name__ == "double"  # functools.wraps
 
 
+def test_grad_mode_decorators_work_without_parentheses():
+    @ag.no_grad
+    def double(t):
+        return t * 2.0
+
+    @ag.enable_grad
+    def triple(t):
+        return t * 3.0
+
+    x = leaf([1.0])
+    assert not double(x).requires_grad and double.__name__ == "double"
+    with ag.no_grad():
+        assert triple(x).requires_grad and triple.__name__ == "triple"
+    assert ag.is_grad_enabled()
+    with pytest.raises(TypeError, match="no_grad"):
+        ag.no_grad(3)
+
+
 def test_grad_mode_nests_and_enable_grad_reenables():
     x = leaf([1.0])
     ng = ag.no_grad()
@@ -472,7 +518,7 @@ def test_inplace_on_constant_is_in_place_and_recorded_inplace_is_not():
     np.testing.assert_array_equal(w.grad, [1.0, 1.0])
 
 
-@pytest.mark.parametrize("update", ["+=", "-=", "*=", "/="])
+@pytest.mark.parametrize("update", ["+=", "-=", "*=", "/=", "**="])
 def test_inplace_on_a_leaf_that_requires_grad_while_recording_is_an_error(update):
     # a silent new tensor would leave the parameter itself unchanged: `p -= lr * g` would not train
     w = leaf([1.0, 2.0])
@@ -482,6 +528,56 @@ def test_inplace_on_a_leaf_that_requires_grad_while_recording_is_an_error(update
     with ag.no_grad():
         exec(f"w {update} 2.0", {}, {"w": w})
     assert w.is_leaf and not np.array_equal(w.data, [1.0, 2.0])
+
+
+def test_matmul_update_of_a_leaf_that_requires_grad_while_recording_is_an_error():
+    w = leaf(np.eye(2))
+    m = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(RuntimeError, match=r"@= on a leaf tensor that requires grad.*no_grad"):
+        w @= m
+    assert w.is_leaf
+    np.testing.assert_array_equal(w.data, np.eye(2))
+    # otherwise out of place (it may change the shape): a new tensor, recorded when it should be
+    h = w * 1.0
+    h_before = h
+    h @= m
+    assert h is not h_before and not h.is_leaf
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad, np.ones((2, 2)) @ m.T)
+    c = Tensor(np.ones((2, 3)))
+    c_before = c
+    c @= np.ones((3, 1))
+    assert c.shape == (2, 1) and c_before.shape == (2, 3)
+
+
+@pytest.mark.parametrize("fn, const", [
+    (lambda x, c: x[c], np.array([0, 0, 2])),
+    (lambda x, c: x[c], np.array([True, False, True])),
+    (lambda x, c: x[None, c], np.array([0, 0])),
+    (lambda x, c: ag.where(c, x, 0.0), np.array([True, False, True])),
+    (lambda x, c: x * c, np.array([1.0, 2.0, 3.0])),
+    (lambda x, c: x / c, np.array([1.0, 2.0, 4.0])),
+    (lambda x, c: x ** c, np.array([1.0, 2.0, 3.0])),
+    (lambda x, c: c ** x, np.array([1.0, 2.0, 3.0])),
+    (lambda x, c: c @ x, np.ones((2, 3))),
+    (lambda x, c: ag.maximum(x, c), np.array([1.5, 1.5, 1.5])),
+    (lambda x, c: ag.minimum(c, x), np.array([1.5, 1.5, 1.5])),
+    (lambda x, c: x.clip(c, 2.5), np.array([0.5, 2.5, 0.0])),
+], ids=["int-index", "mask", "index-tuple", "where", "mul", "div", "pow", "rpow", "matmul", "maximum",
+        "minimum", "clip"])
+def test_an_array_changed_after_the_forward_does_not_change_the_gradient(fn, const):
+    # index arrays, conditions and ndarray operands that a rule reads are copied when recorded
+    x = leaf([1.0, 2.0, 3.0])
+    (expected,) = ag.grad(fn(x, const.copy()).sum(), x)
+    y = fn(x, const).sum()
+    if const.dtype == bool:
+        np.logical_not(const, out=const)
+    elif const.dtype.kind == "i":
+        const[...] = 1
+    else:
+        const *= 5.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, expected.data)
 
 
 def test_inplace_change_of_a_saved_input_is_an_error():

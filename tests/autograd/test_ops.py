@@ -5,7 +5,7 @@ parameters: axis, index, shape...), a NumPy reference for its forward value and 
 generated shapes that include 0-d, size-1 and broadcast dimensions, in float32 and float64.
 Three tests run over it: forward vs NumPy (and dtype kept), gradcheck, and gradgradcheck
 (second order through ``create_graph=True``).  ``test_every_primitive_is_covered`` fails when a
-primitive is added to ``autograd.ops`` without a case here.  Functions with kinks (abs, relu,
+primitive is added to ``autograd.ops`` or ``autograd.shape_ops`` without a case here.  Functions with kinks (abs, relu,
 clip, maximum, max...) get inputs kept away from them; ties are tested separately.
 """
 import dataclasses
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
-from autograd import Tensor, gradcheck, gradgradcheck, ops
+from autograd import Tensor, gradcheck, gradgradcheck, ops, shape_ops
 from autograd.testing import broadcastable_shapes, float_dtypes, matmul_shapes, shapes, tensors
 
 
@@ -267,7 +267,7 @@ def scatter_case(draw):
         np.add.at(out, index, g)
         return out
 
-    return Example(lambda g: ops.scatter(g, shape, index), ref, (g,))
+    return Example(lambda g: shape_ops.scatter(g, shape, index), ref, (g,))
 
 
 @st.composite
@@ -415,7 +415,7 @@ def _expected_dtype(ex):
 
 
 def test_every_primitive_is_covered():
-    primitives = {v.name for v in vars(ops).values() if isinstance(v, ops.Primitive)}
+    primitives = {v.name for module in (ops, shape_ops) for v in vars(module).values() if isinstance(v, ops.Primitive)}
     covered = {name for case in CASES for name in case.covers}
     assert primitives - covered == set(), "primitives without a test case"
     assert covered - primitives == set(), "test cases naming primitives that do not exist"
@@ -552,6 +552,26 @@ def test_pow_exponent_gradient_with_nonpositive_base_is_zero_not_nan():
     np.testing.assert_allclose(b.grad, [0.0, 0.0, 9 * np.log(3)])
 
 
+def test_pow_with_an_array_exponent_has_gradient_zero_where_the_exponent_is_zero():
+    # x ** 0 is 1 everywhere, so its derivative is 0, also at x = 0 (as PyTorch): b * x ** (b - 1)
+    # would give 0 * inf = nan there, with a warning
+    x = Tensor([0.0, 1.0, 2.0], requires_grad=True)
+    with np.errstate(all="raise"):
+        (x[:, None] ** np.arange(3)).sum().backward()  # Vandermonde rows 1, x, x**2
+    np.testing.assert_array_equal(x.grad, [1.0, 3.0, 5.0])
+    for exponent in (np.zeros(2), Tensor(np.zeros(2)), Tensor(np.zeros(2), requires_grad=True)):
+        x = Tensor([0.0, 3.0], requires_grad=True)
+        with np.errstate(all="raise"):
+            (x ** exponent).sum().backward()
+            (g,) = ag.grad((x ** exponent).sum(), x, create_graph=True)
+            (gg,) = ag.grad(g.sum(), x)
+        np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+        assert np.isfinite(g.data).all() and np.isfinite(gg.data).all()
+    # away from 0 ** 0 the derivatives stay exact, second order included
+    a, b = Tensor([0.5, 2.0], requires_grad=True), Tensor([0.0, 0.0], requires_grad=True)
+    assert gradcheck(lambda a, b: a ** b, (a, b)) and gradgradcheck(lambda a, b: a ** b, (a, b))
+
+
 def test_clip_bounds_may_be_arrays_or_tensors():
     x = Tensor(np.array([[0.2, 1.2, 2.2], [3.2, 4.2, 5.2]]), requires_grad=True)
     lo = np.array([1.0, 1.0, 3.0])
@@ -563,6 +583,23 @@ def test_clip_bounds_may_be_arrays_or_tensors():
     assert gradcheck(lambda x: np.clip(x, Tensor(lo), 4.0), x)
     x32 = Tensor(np.ones(3, np.float32), requires_grad=True)
     assert x32.clip(np.float64(0.5), 2).dtype == np.float32  # NumPy scalars act as Python numbers
+
+
+@pytest.mark.parametrize("bound", ["lo", "hi"])
+def test_clip_refuses_a_bound_that_requires_grad(bound):
+    # clip treats its bounds as constants: a bound's gradient would be dropped silently
+    x = Tensor([0.0, 1.0, 2.0], requires_grad=True)
+    b = Tensor(0.5 if bound == "lo" else 1.5, requires_grad=True)
+    kwargs = {bound: b}
+    for operand in (x, Tensor([0.0, 1.0, 2.0])):
+        with pytest.raises(RuntimeError, match=rf"clip: the bound {bound} requires grad.*maximum.*minimum"):
+            ag.clip(operand, **kwargs)
+    with ag.no_grad():
+        assert not ag.clip(x, **kwargs).requires_grad  # nothing recorded, nothing dropped
+    assert ag.clip(x, **{bound: b.detach()}).requires_grad
+    y = ag.minimum(ag.maximum(x, b), 1.5) if bound == "lo" else ag.minimum(ag.maximum(x, 0.5), b)
+    y.sum().backward()  # what the message suggests
+    assert b.grad == 1.0
 
 
 def test_concatenate_axis_none_flattens_as_numpy():
@@ -585,6 +622,49 @@ def test_integer_constants_follow_numpy():
     for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid"):
         assert getattr(i, name)().dtype == np.float64, name
     assert i.mean().item() == 1.5 and i.sum().dtype == np.int64 and i.relu().dtype == np.int64
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda x: x.transpose(2, 0, 4), ValueError, r"^transpose: axes \(2, 0, 4\) .*shape \(2, 3, 4\)"),
+    (lambda x: x.transpose(-4, 1, 2), ValueError, r"^transpose: axes \(-4, 1, 2\) .*shape \(2, 3, 4\)"),
+    (lambda x: ag.transpose(x, (0, 1, 3)), ValueError, r"^transpose: axes \(0, 1, 3\) .*shape \(2, 3, 4\)"),
+    (lambda x: x.transpose(0, 1), ValueError, r"^transpose: axes \(0, 1\) .*shape \(2, 3, 4\)"),
+    (lambda x: x.transpose(0, 1, 1.0), TypeError, r"^transpose: .*1\.0"),
+    (lambda x: x.swapaxes(0, 7), ValueError, r"^swapaxes: axis 7 is out of range .*shape \(2, 3, 4\)"),
+    (lambda x: ag.swapaxes(x, -4, 0), ValueError, r"^swapaxes: axis -4 is out of range"),
+    (lambda x: x.sum(axis=1.0), TypeError, r"^sum: axis must be an int or a tuple of ints, not float 1\.0"),
+    (lambda x: x.sum(axis=True), TypeError, r"^sum: axis must be an int or a tuple of ints, not bool True"),
+    (lambda x: x.mean(axis=(0, np.True_)), TypeError, r"^mean: axis must be an int .* bool"),
+    (lambda x: x.max(axis=np.float64(1)), TypeError, r"^max: axis must be an int"),
+    (lambda x: x.logsumexp(axis=[0, 1.5]), TypeError, r"^logsumexp: axis must be an int"),
+    (lambda x: ag.concatenate([x, x], axis=1.0), TypeError, r"^concatenate: axis must be an int"),
+    (lambda x: x.log_softmax(axis=True), TypeError, r"^log_softmax: axis must be an int, not bool"),
+    (lambda x: x.expand_dims(9), ValueError, r"^expand_dims: axis 9 is out of range .*shape \(2, 3, 4\)"),
+    (lambda x: x.reshape(2.0, 12), TypeError, r"^reshape: the new shape must be ints"),
+], ids=["transpose-oob", "transpose-neg-oob", "transpose-fn-oob", "transpose-too-few", "transpose-float",
+        "swapaxes-oob", "swapaxes-neg-oob", "axis-float", "axis-bool", "axis-np-bool", "axis-np-float",
+        "axis-list-float", "concatenate-float", "log_softmax-bool", "expand_dims-oob", "reshape-float"])
+def test_bad_axes_are_clear_errors_never_silent(call, error, pattern):
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    with pytest.raises(error, match=pattern):
+        call(x)
+
+
+def test_axes_accept_numpy_integers_and_lists():
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    assert x.transpose(np.int64(2), 0, 1).shape == (4, 2, 3)
+    assert x.sum(axis=[np.int32(0), -1]).shape == (3,)
+    assert x.swapaxes(np.int64(0), -1).shape == (4, 3, 2)
+
+
+def test_where_and_logsumexp_errors_name_every_shape():
+    with pytest.raises(ValueError, match=r"^where: .*\(3,\).*\(4,\).*\(\)"):
+        ag.where(np.ones(3, bool), Tensor(np.ones(4), requires_grad=True), 0.0)
+    empty = Tensor(np.zeros((0, 3)), requires_grad=True)
+    for axis in (0, None, (0, 1)):
+        with pytest.raises(ValueError, match=r"^logsumexp: .*\(0, 3\).*empty"):
+            empty.logsumexp(axis=axis)
+    assert empty.logsumexp(axis=1).shape == (0,)  # nothing is reduced over an empty part
 
 
 # ----------------------------------------------------------------------------- indexing

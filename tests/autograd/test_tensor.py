@@ -1,4 +1,5 @@
 """``Tensor`` itself (issue 2, section 2) and bad input getting a clear error (section 7)."""
+import inspect
 import re
 
 import numpy as np
@@ -75,6 +76,13 @@ def test_attributes():
     assert [row.shape for row in t] == [(3,), (3,)]
     y = t * 2
     assert not y.is_leaf and y.requires_grad and y.grad is None
+
+
+def test_every_public_method_and_attribute_is_documented():
+    undocumented = [name for name, member in vars(Tensor).items()
+                    if not name.startswith("_") and not (inspect.getdoc(member) or "").strip()]
+    assert undocumented == []  # what help(x.sum) shows
+    assert "axis" in inspect.getdoc(Tensor.sum) and "ndarray" in inspect.getdoc(Tensor.data)
 
 
 def test_len_and_item():
@@ -235,9 +243,9 @@ def test_numpy_functions_on_a_tensor_keep_the_graph(np_fn, derivative):
 
 
 @pytest.mark.parametrize("call", [
-    lambda t: np.arctan(t), lambda t: np.add.reduce(t), lambda t: np.exp(t, out=np.empty(2)),
-    lambda t: np.cumsum(t), lambda t: np.dot(t, t), lambda t: np.sort(t),
-], ids=["arctan", "add.reduce", "exp-out", "cumsum", "dot", "sort"])
+    lambda t: np.arctan(t), lambda t: np.add.reduce(t), lambda t: np.cumsum(t), lambda t: np.dot(t, t),
+    lambda t: np.sort(t),
+], ids=["arctan", "add.reduce", "cumsum", "dot", "sort"])
 def test_unsupported_numpy_function_on_a_grad_tensor_is_a_type_error(call):
     with pytest.raises(TypeError, match="not differentiable in autograd") as info:
         call(leaf([0.5, 1.5]))
@@ -249,8 +257,32 @@ def test_unsupported_ufunc_error_names_our_functions():
         np.arctan(leaf([1.0]))
     message = str(info.value)
     assert "np.arctan" in message
-    for name in ("exp", "log", "tanh", "maximum"):
-        assert name in message
+    for name in ("abs", "add", "div", "exp", "log", "maximum", "mul", "neg", "pow", "sub", "tanh", "where"):
+        assert re.search(rf"\b{name}\b", message), name
+    for numpy_name in ("absolute", "divide", "multiply", "negative", "power", "subtract"):
+        assert numpy_name not in message  # NumPy's names, not autograd's
+
+
+def test_numpy_keyword_arguments_on_a_grad_tensor_get_their_own_message():
+    with pytest.raises(TypeError, match=r"np\.exp\(\.\.\., out=\.\.\.\).*write.*autograd\.exp"):
+        np.exp(leaf([1.0]), out=np.empty(1))
+    with pytest.raises(TypeError, match=r"np\.add\(\.\.\., dtype=\.\.\.\).*keyword.*autograd\.add"):
+        np.add(leaf([1.0]), 1.0, dtype=np.float32)
+    out = np.empty(1)
+    assert np.exp(Tensor([0.0]), out=out) is out and out[0] == 1.0  # no graph to lose: NumPy's behaviour
+
+
+@pytest.mark.parametrize("call", [
+    np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.argwhere, np.count_nonzero, np.any, np.all,
+    np.round, np.around, np.sign, np.isfinite, lambda t: np.round(t, 1), lambda t: np.allclose(t, [1.5, -2, 3]),
+    lambda t: np.isclose(t, 1.5), lambda t: np.array_equal(t, t), lambda t: np.array_equiv(t, 1.5),
+    lambda t: np.searchsorted(t[[1, 0, 2]], 0.0), lambda t: np.shape(t), lambda t: np.ndim(t), lambda t: np.size(t),
+], ids=lambda f: getattr(f, "__name__", ""))
+def test_numpy_functions_whose_result_carries_no_gradient_compute_on_the_data(call):
+    x = leaf([1.5, -2.0, 3.25])
+    got, want = call(x), call(x.data)
+    assert not getattr(got, "requires_grad", False)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
 def test_numpy_functions_on_constant_tensors_just_compute():
@@ -270,6 +302,28 @@ def test_inplace_value_checks():
         i += 0.5
     i += 1
     np.testing.assert_array_equal(i.data, [2, 3])
+
+
+def test_inplace_update_whose_result_does_not_fit_the_dtype_is_a_clear_error():
+    for update in ("i /= 2", "i += 0.5", "i *= np.ones(2)"):
+        i = Tensor([1, 2])
+        symbol = update.split()[1]
+        with pytest.raises(TypeError, match=re.escape(symbol) + r": .*int64.*float64.*astype"):
+            exec(update, {"np": np}, {"i": i})
+        np.testing.assert_array_equal(i.data, [1, 2])
+    view = Tensor(np.arange(4)).reshape(2, 2)[0]  # a view: updated out of place, checked all the same
+    with pytest.raises(TypeError, match=r"/=: .*int64.*float64"):
+        view /= 2
+    f32 = Tensor(np.ones(2, np.float32))
+    f32 /= np.float64(2.0)  # a float stays a float of its own width
+    assert f32.dtype == np.float32
+
+
+def test_comparison_shape_errors_name_the_operator_and_shapes():
+    for compare, name in [(lambda a, b: a < b, "less"), (lambda a, b: a == b, "equal"),
+                          (lambda a, b: a >= b, "greater_equal")]:
+        with pytest.raises(ValueError, match=rf"^{name} .*\(3,\).*\(4,\)"):
+            compare(Tensor(np.ones(3)), np.ones(4))
 
 
 def test_inplace_on_a_view_does_not_write_through():
@@ -324,6 +378,18 @@ def test_unsupported_operand_type_names_the_type(bad, type_name):
     for op in (lambda: x + bad, lambda: bad + x, lambda: x * bad, lambda: x @ bad, lambda: ag.maximum(x, bad)):
         with pytest.raises(TypeError, match=rf"unsupported operand type '{type_name}'"):
             op()
+
+
+def test_unsupported_operand_type_is_named_with_its_module():
+    import decimal
+
+    foreign = type("Tensor", (), {"__module__": "torch"})()  # stands in for a torch.Tensor
+    x = leaf([1.0])
+    for op in (lambda: x + foreign, lambda: foreign * x, lambda: x @ foreign):
+        with pytest.raises(TypeError, match=r"unsupported operand type 'torch\.Tensor'"):
+            op()
+    with pytest.raises(TypeError, match=r"unsupported operand type 'decimal\.Decimal'"):
+        x * decimal.Decimal(1)
 
 
 def test_unsupported_array_dtypes_are_named():

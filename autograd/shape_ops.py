@@ -1,0 +1,169 @@
+"""The shape primitives: reshape, transpose, broadcast_to, indexing (and its adjoint, scatter), concatenate.
+
+Each forward and its vector-Jacobian product side by side, as in ``ops``; the composites built
+from them (expand_dims, squeeze, swapaxes, stack) are in ``functional``.
+"""
+import operator
+
+import numpy as np
+
+from autograd.ops import Primitive, apply, axis_index, data_of, normalize_axis
+from autograd.tensor import Tensor, as_tensor
+
+_reshape = Primitive("reshape", np.reshape, lambda i, g, out, x, shape: g.reshape(np.shape(x)), n_params=1,
+                     label=lambda shape: f"reshape{shape}")
+
+
+def reshape(x, shape):
+    """The same data in ``shape`` (a tuple; one entry may be -1)."""
+    x = as_tensor(x, "reshape")
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(map(operator.index, shape))
+    except TypeError:
+        raise TypeError(f"reshape: the new shape must be ints (one may be -1), got {shape!r}") from None
+    try:
+        return apply(_reshape, x, shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} (size {x.size}) into {shape}") from None
+
+
+_transpose = Primitive("transpose", np.transpose,
+                       lambda i, g, out, x, axes: g.transpose(None if axes is None else np.argsort(axes)),
+                       n_params=1, label=lambda axes: "transpose" if axes is None else f"transpose{axes}")
+
+
+def transpose(x, axes=None):
+    """Permute the axes (None reverses them), as ``np.transpose``."""
+    x = as_tensor(x, "transpose")
+    if axes is not None:
+        axes, ndim = tuple(axis_index(a, "transpose") for a in axes), x.ndim
+        permutation = tuple(a + ndim if a < 0 else a for a in axes)
+        if sorted(permutation) != list(range(ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of shape {x.shape} "
+                             "(negative axes count from the end)")
+        axes = permutation
+    return apply(_transpose, x, axes)
+
+
+_broadcast_to = Primitive("broadcast_to", np.broadcast_to, lambda i, g, out, x, shape: g, n_params=1,
+                          label=lambda shape: f"broadcast_to{shape}")
+
+
+def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` (read-only view); the gradient is summed back."""
+    x = as_tensor(x, "broadcast_to")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    try:
+        np.broadcast_shapes(x.shape, shape)
+        if len(shape) < x.ndim or np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return apply(_broadcast_to, x, shape)
+
+
+def _is_basic_index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+def _clean_index(index):
+    """``index`` with Tensors and lists as arrays, and arrays copied (the rule reads the index; the
+    caller may change their array after the forward)."""
+    if isinstance(index, Tensor):
+        return index.data.copy()
+    if isinstance(index, np.ndarray):
+        return index.copy()
+    if isinstance(index, list):
+        return np.array(index)
+    if isinstance(index, tuple):
+        return tuple(_clean_index(p) for p in index)
+    return index
+
+
+def _scatter_forward(g, shape, index):
+    grad = np.zeros(shape, dtype=g.dtype)
+    if _is_basic_index(index) or (isinstance(index, np.ndarray) and index.dtype == np.bool_):
+        grad[index] = g  # no position is selected twice
+    else:
+        np.add.at(grad, index, g)  # repeated indices accumulate
+    return grad
+
+
+def _index_label(index):
+    def part(p):
+        if isinstance(p, slice):
+            text = ":".join("" if v is None else str(v) for v in (p.start, p.stop, p.step))
+            return text[:-1] if p.step is None else text
+        if p is Ellipsis:
+            return "..."
+        if isinstance(p, np.ndarray):
+            return f"<{'mask' if p.dtype == np.bool_ else 'indices'} {p.shape}>"
+        return str(p)
+
+    parts = index if isinstance(index, tuple) else (index,)
+    return "getitem[" + ", ".join(part(p) for p in parts) + "]"
+
+
+_getitem = Primitive("getitem", lambda x, index: x[index],
+                     lambda i, g, out, x, index: scatter(g, np.shape(x), index), n_params=1,
+                     label=_index_label)
+_scatter = Primitive("scatter", _scatter_forward, lambda i, g, out, y, shape, index: g[index], n_params=2,
+                     label=lambda shape, index: "scatter")
+
+
+def getitem(x, index):
+    """``x[index]``: basic slicing, None/Ellipsis, integer arrays and boolean masks."""
+    x = as_tensor(x, "getitem")
+    index = _clean_index(index)
+    try:
+        x.data[index]
+    except (IndexError, ValueError, TypeError) as exc:
+        raise IndexError(f"getitem: invalid index {index!r} for a tensor of shape {x.shape}: {exc}") from None
+    return apply(_getitem, x, index)
+
+
+def scatter(g, shape, index):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate): the adjoint of getitem."""
+    if isinstance(g, Tensor):
+        return apply(_scatter, g, tuple(shape), index)
+    return _scatter_forward(g, shape, index)
+
+
+def _concatenate_vjp(i, g, out, *args):
+    *xs, axis = args
+    start = sum(np.shape(x)[axis] for x in xs[:i])
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(start, start + np.shape(xs[i])[axis])
+    return g[tuple(index)]
+
+
+class _Concatenate(Primitive):
+    __slots__ = ()
+
+    def __init__(self):
+        super().__init__("concatenate", lambda *a: np.concatenate(a[:-1], axis=a[-1]), _concatenate_vjp,
+                         n_params=1, label=lambda axis: f"concatenate(axis={axis})")
+
+
+_concatenate = _Concatenate()
+
+
+def concatenate(tensors, axis=0):
+    """Join a sequence of tensors along an existing ``axis``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate: need at least one tensor")
+    if axis is None:  # as NumPy: join the flattened tensors
+        tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
+    ndim = np.ndim(data_of(tensors[0]))
+    if ndim == 0:
+        raise ValueError("concatenate: 0-d tensors cannot be concatenated; use stack")
+    shapes = [np.shape(data_of(t)) for t in tensors]
+    axis = normalize_axis(axis, shapes[0], "concatenate")
+    for s in shapes:
+        if len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]:
+            raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
+    return apply(_concatenate, *tensors, axis)
