@@ -409,10 +409,24 @@ class Tensor:
         return self._inplace(other, np.power, "**=", ops.pow)
 
     def __imatmul__(self, other):
-        # out of place (the product may have another shape), except where that would leave a parameter unchanged
-        if self._prim is None and self.requires_grad and _State.enabled:
-            raise self._leaf_update_error("@=")
-        return ops.matmul(self, other)
+        """``t @= m``: in place when nothing is recorded (the product must keep t's shape), else a new tensor."""
+        recording = _State.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if recording:
+            if self._prim is None and self.requires_grad:
+                raise self._leaf_update_error("@=")
+            return ops.matmul(self, other)
+        product = ops.matmul(self, other).data
+        if product.shape != self.data.shape:
+            raise ValueError(
+                f"@=: the product has shape {product.shape}, not this tensor's shape {self.data.shape}, so it "
+                "cannot be stored in place; write t = t @ m for a new tensor"
+            )
+        if self.data.flags.owndata and self.data.flags.writeable:
+            self.data[...] = product
+        else:
+            self.data = product.astype(self.data.dtype, copy=False)
+        self._mark_changed()
+        return self
 
     def __setitem__(self, index, value):
         if _State.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):

@@ -544,10 +544,18 @@ def test_matmul_update_of_a_leaf_that_requires_grad_while_recording_is_an_error(
     assert h is not h_before and not h.is_leaf
     h.sum().backward()
     np.testing.assert_array_equal(w.grad, np.ones((2, 2)) @ m.T)
+    # with nothing recorded, in place (as NumPy's a @= b): the same leaf object, version bumped
     c = Tensor(np.ones((2, 3)))
-    c_before = c
-    c @= np.ones((3, 1))
-    assert c.shape == (2, 1) and c_before.shape == (2, 3)
+    c_before, data_before = c, c.data
+    c @= np.full((3, 3), 2.0)
+    assert c is c_before and c.data is data_before
+    np.testing.assert_array_equal(c.data, np.full((2, 3), 6.0))
+    with pytest.raises(ValueError, match=r"@=: the product has shape \(2, 1\), not this tensor's shape \(2, 3\)"):
+        c @= np.ones((3, 1))
+    with ag.no_grad():
+        w @= m
+    assert w.is_leaf
+    np.testing.assert_array_equal(w.data, m)
 
 
 @pytest.mark.parametrize("fn, const", [
