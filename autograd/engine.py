@@ -103,6 +103,9 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         if create_graph:
             out = _recompute(t) if prim.saves_out else None
             inputs = args
+        elif not prim.saves_args:  # the rule reads no input values (at most .shape): pass them as they are
+            out = t.data
+            inputs = args
         else:
             out = t.data
             if len(args) == 1:  # unrolled for the common arities: a comprehension costs a frame

@@ -26,7 +26,8 @@ class Primitive:
     ``forward(*arrays, *params)`` computes the output; ``vjp(i, g, out, *args, *params)`` the
     gradient of input ``i``; the last ``n_params`` arguments are not differentiable (axis, shape,
     index...).  ``saves`` says which forward values the VJP reads, for the in-place check:
-    ``"args"``, ``"out"``, both, or neither.
+    ``"args"``, ``"out"``, both, or neither.  A VJP that does not save ``"args"`` gets its inputs
+    as recorded (Tensors or constants) and may read only their ``.shape``.
     """
 
     __slots__ = ("name", "forward", "vjp", "n_params", "saves_args", "saves_out", "label")

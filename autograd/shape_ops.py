@@ -10,7 +10,7 @@ import numpy as np
 from autograd.ops import Primitive, apply, axis_index, data_of, normalize_axis
 from autograd.tensor import Tensor, as_tensor
 
-_reshape = Primitive("reshape", np.reshape, lambda i, g, out, x, shape: g.reshape(np.shape(x)), n_params=1,
+_reshape = Primitive("reshape", np.reshape, lambda i, g, out, x, shape: g.reshape(x.shape), n_params=1,
                      label=lambda shape: f"reshape{shape}")
 
 
@@ -108,7 +108,7 @@ def _index_label(index):
 
 
 _getitem = Primitive("getitem", lambda x, index: x[index],
-                     lambda i, g, out, x, index: scatter(g, np.shape(x), index), n_params=1,
+                     lambda i, g, out, x, index: scatter(g, x.shape, index), n_params=1,
                      label=_index_label)
 _scatter = Primitive("scatter", _scatter_forward, lambda i, g, out, y, shape, index: g[index], n_params=2,
                      label=lambda shape, index: "scatter")
@@ -134,9 +134,9 @@ def scatter(g, shape, index):
 
 def _concatenate_vjp(i, g, out, *args):
     *xs, axis = args
-    start = sum(np.shape(x)[axis] for x in xs[:i])
-    index = [slice(None)] * np.ndim(g)
-    index[axis] = slice(start, start + np.shape(xs[i])[axis])
+    start = sum(x.shape[axis] for x in xs[:i])
+    index = [slice(None)] * g.ndim
+    index[axis] = slice(start, start + xs[i].shape[axis])
     return g[tuple(index)]
 
 
