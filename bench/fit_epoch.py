@@ -13,7 +13,7 @@ resets the kernel's peak-RSS mark (``/proc/self/clear_refs``).  "train MB" is th
 then minus the baseline (what training adds on top of the libraries and the data), read after
 each epoch, so it must stay flat from epoch to epoch.
 """
-import harness  # noqa: F401  (first: pins threads before NumPy loads)
+import harness  # (first: pins threads before NumPy loads)
 
 import gc
 import json
@@ -146,20 +146,12 @@ def setup_torch(X, y, weights):
 SETUPS = {"nn.fit (ours)": setup_ours, "numpy (by hand)": setup_numpy, "pytorch": setup_torch}
 
 
-def _rss_bytes(field="VmRSS"):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
 def child(name, epochs):
     """Train one contestant for ``epochs`` epochs; print per-epoch time, loss and memory as JSON."""
     X, y, weights = make_data()
     epoch = SETUPS[name](X, y, weights)
     gc.collect()
-    base = _rss_bytes()
+    base = harness.rss_bytes()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset the peak-RSS mark: VmHWM now measures from here
     times, losses, peaks = [], [], []
@@ -167,7 +159,7 @@ def child(name, epochs):
         start = time.perf_counter()
         losses.append(epoch())
         times.append(time.perf_counter() - start)
-        peaks.append(max(_rss_bytes("VmHWM"), _rss_bytes()) - base)
+        peaks.append(max(harness.rss_bytes("VmHWM"), harness.rss_bytes()) - base)
     print(json.dumps({"times": times, "losses": losses, "peaks": peaks}))
 
 

@@ -22,6 +22,15 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def rss_bytes(field="VmRSS"):
+    """This process's resident set size (or its peak, field="VmHWM"), in bytes, from /proc."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def load_torch():
     """PyTorch pinned to one thread, or None when it is not installed."""
     try:

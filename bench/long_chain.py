@@ -14,7 +14,7 @@ buffers, PyTorch's C++ heap) alike.  The NumPy contestant keeps every intermedia
 its backward pass, as an engine must: the floor.  ``--tracemalloc`` adds a run of ours under
 tracemalloc (Python and NumPy allocations only) as a cross-check.
 """
-import harness  # noqa: F401  (first: pins threads before NumPy loads)
+import harness  # (first: pins threads before NumPy loads)
 
 import gc
 import json
@@ -108,14 +108,6 @@ def build_torch():
 BUILDERS = {"autograd (ours)": build_ours, "numpy (by hand)": build_numpy, "pytorch": build_torch}
 
 
-def _rss_bytes(field="VmRSS"):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
 def _reset_peak():
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -143,17 +135,17 @@ def child(name, use_tracemalloc=False):
         import tracemalloc
 
         tracemalloc.start()
-    base = _rss_bytes()
+    base = harness.rss_bytes()
     peak_reset = _reset_peak()
     t0 = time.perf_counter()
     out = forward()
     t1 = time.perf_counter()
-    graph = _rss_bytes() - base
+    graph = harness.rss_bytes() - base
     traced_graph = tracemalloc.get_traced_memory()[0] if use_tracemalloc else None
     grads = backward(out)
     t2 = time.perf_counter()
     del out
-    peak = (_rss_bytes("VmHWM") if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) - base
+    peak = (harness.rss_bytes("VmHWM") if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) - base
     peak = max(peak, graph)  # the kernel refreshes VmHWM lazily; it can lag the last VmRSS reading
     result = {"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0, "graph_bytes": graph, "peak_bytes": peak,
               "gc_seconds": gc_seconds[0], "grad_b": float(np.asarray(grads[1])[0])}
