@@ -4,7 +4,7 @@ The walk is iterative (no recursion limit) and deterministic: recorded tensors a
 reverse order of creation, from a heap keyed by their stamp, so a tensor is reached only after
 every consumer has added its share to its gradient; each gradient is dropped as soon as it is used.
 """
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heappushpop
 
 import numpy as np
 
@@ -87,8 +87,13 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             grads[key] = g
             heappush(heap, (key, r))
     last_inplace = _State.last_inplace
-    while heap:
-        key, t = heappop(heap)
+    carry = None  # the newest tensor to process, held back from the heap: a chain never touches it
+    while heap or carry is not None:
+        if carry is None:
+            key, t = heappop(heap)
+        else:
+            key, t = heappushpop(heap, carry)
+            carry = None
         g = grads.pop(key)
         prim, args = t._prim, t._args
         if args is None:
@@ -138,7 +143,9 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
                 grads[akey] = ga
                 # reverse creation order is a topological order: a tensor's consumers were all
                 # recorded after it, so they are all processed before it leaves the heap
-                heappush(heap, (akey, a))
+                if carry is not None:
+                    heappush(heap, carry)
+                carry = (akey, a)
         if not retain_graph:
             t._args = None
     return found
