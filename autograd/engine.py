@@ -125,7 +125,8 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             a = args[k]
             if not isinstance(a, Tensor) or not a.requires_grad:
                 continue
-            ga = prim.vjp(k, g, out, *inputs)
+            vjp = prim.vjp
+            ga = g if vjp is None else vjp(k, g, out, *inputs)
             data = a.data
             if ga.shape != data.shape:
                 ga = unbroadcast(ga, data.shape)

@@ -27,7 +27,8 @@ class Primitive:
     gradient of input ``i``; the last ``n_params`` arguments are not differentiable (axis, shape,
     index...).  ``saves`` says which forward values the VJP reads, for the in-place check:
     ``"args"``, ``"out"``, both, or neither.  A VJP that does not save ``"args"`` gets its inputs
-    as recorded (Tensors or constants) and may read only their ``.shape``.
+    as recorded (Tensors or constants) and may read only their ``.shape``.  ``vjp=None`` means
+    the gradient passes through unchanged (the engine still sums it back to the input's shape).
     """
 
     __slots__ = ("name", "forward", "vjp", "n_params", "saves_args", "saves_out", "label")
@@ -152,7 +153,7 @@ def _unary(prim, doc):
 
 
 # ---------------------------------------------------------------- arithmetic
-_add = Primitive("add", np.add, lambda i, g, out, a, b: g)
+_add = Primitive("add", np.add, None)
 _sub = Primitive("sub", np.subtract, lambda i, g, out, a, b: g if i == 0 else -g)
 _mul = Primitive("mul", np.multiply, lambda i, g, out, a, b: g * b if i == 0 else g * a, saves=("args",))
 # d(a/b)/db = -a/b**2 = -out/b
@@ -342,7 +343,7 @@ def clip(x, lo=None, hi=None):
     return apply(_clip, x, lo, hi)
 
 
-_astype = Primitive("astype", lambda x, dtype: x.astype(dtype), lambda i, g, out, x, dtype: g, n_params=1,
+_astype = Primitive("astype", lambda x, dtype: x.astype(dtype), None, n_params=1,
                     label=lambda dtype: f"astype({np.dtype(dtype).name})")
 
 

@@ -12,6 +12,8 @@ import numpy as np
 
 from autograd.grad_mode import _State
 
+_next_stamp = _State.clock.__next__  # one clock for stamps and versions (see grad_mode)
+
 _FLOAT_KINDS = "f"
 _NUMERIC_KINDS = "biuf"
 
@@ -133,7 +135,7 @@ class Tensor:
         t._prim = prim
         t._args = args
         t._version = 0
-        t._stamp = next(_State.clock)
+        t._stamp = _next_stamp()
         t._scope = _State.scope
         t._retain = False
         return t
@@ -385,7 +387,7 @@ class Tensor:
     def _mark_changed(self):
         """Stamp an in-place change of this tensor's data (an array it owns) for the version checks."""
         data = self.data
-        self._version = _State.last_inplace = stamp = next(_State.clock)
+        self._version = _State.last_inplace = stamp = _next_stamp()
         key = id(data)
         entry = _State.changed.get(key)
         if entry is None or entry[0]() is not data:
