@@ -50,12 +50,14 @@ class GraphImage(graphviz.Digraph):
     """
 
     def pipe(self, *args, **kwargs):
+        """The rendered image as bytes (``format="png"``...), as graphviz's; raises the install hint without ``dot``."""
         try:
             return super().pipe(*args, **kwargs)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFoundError() from None
 
     def render(self, *args, **kwargs):
+        """Write the image file (``render(path, format="png")``), as graphviz's; raises the install hint without ``dot``."""
         try:
             return super().render(*args, **kwargs)
         except graphviz.ExecutableNotFound:
