@@ -8,11 +8,34 @@ array([2., 4.])
 """
 from autograd.engine import grad
 from autograd.functional import expand_dims, logsumexp, mean, softmax, squeeze, stack, swapaxes
-from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.grad_mode import enable_grad, is_grad_enabled, name_scope, no_grad
+from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.ops import (
-    abs, add, astype, clip, cos, div, exp, log, log_softmax, matmul, max, maximum, min, minimum, mul, neg, pow,
-    relu, sigmoid, sin, sqrt, sub, sum, tanh, where,
+    abs,
+    add,
+    astype,
+    clip,
+    cos,
+    div,
+    exp,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sin,
+    sqrt,
+    sub,
+    sum,
+    tanh,
+    where,
 )
 from autograd.shape_ops import broadcast_to, concatenate, getitem, reshape, transpose
 from autograd.tensor import Tensor
@@ -41,7 +64,8 @@ def _warn_if_shadowed():
 _warn_if_shadowed()
 
 __all__ = [
-    "Tensor", "draw_graph", "save_graph", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
+    "Tensor", "draw_graph", "save_graph", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
+    "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cos", "div", "exp", "expand_dims",
     "getitem", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
     "mul", "neg", "pow", "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack", "sub",

@@ -259,7 +259,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grad_outputs = list(grad_outputs) if grad_outputs is not None else None
     if grad_outputs is None or len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: got {len(outputs)} outputs but a different number of grad_outputs")
-    for k, t in enumerate(outputs + inputs):
+    for t in outputs + inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: outputs and inputs must be Tensors, got {type(t).__name__}")
     for k, t in enumerate(outputs):

@@ -2,6 +2,7 @@
 import contextlib
 import functools
 import itertools
+import typing
 
 
 class _State:
@@ -16,7 +17,7 @@ class _State:
     last_inplace = 0
     # id(array) -> [weakref to it, stamp of its last in-place change] for the arrays tensors changed
     # in place: a view of one (reshape, .T, getitem, detach...) is read through it, so changed with it
-    changed = {}
+    changed: typing.ClassVar[dict] = {}
 
 
 state = _State

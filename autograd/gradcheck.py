@@ -37,7 +37,7 @@ or makes the function return ``False`` when ``raise_exception=False``.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

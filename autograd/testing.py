@@ -22,7 +22,7 @@ pairwise apart (``max``/``min`` reductions, whose gradient jumps at ties).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from hypothesis import strategies as st

@@ -274,7 +274,8 @@ def _choose_level(nodes, max_nodes, collapse, depth):
         count = _count(nodes, level)
         if count <= limit:
             return level
-    why = f"draw_graph: the graph has {total:,} nodes, more than max_nodes={max_nodes} (Graphviz's layout time explodes with size)"
+    why = (f"draw_graph: the graph has {total:,} nodes, more than max_nodes={max_nodes} "
+           "(Graphviz's layout time explodes with size)")
     if collapse is False and deepest and _count(nodes, 1) <= limit:
         raise ValueError(f"{why}; pass collapse=True to draw one node per name scope ({_count(nodes, 1):,} nodes), "
                          "draw a part of it by passing an intermediate tensor as the root, or raise max_nodes")

@@ -13,8 +13,6 @@ resets the kernel's peak-RSS mark (``/proc/self/clear_refs``).  "train MB" is th
 then minus the baseline (what training adds on top of the libraries and the data), read after
 each epoch, so it must stay flat from epoch to epoch.
 """
-import harness  # (first: pins threads before NumPy loads)
-
 import gc
 import json
 import math
@@ -24,6 +22,7 @@ import subprocess
 import sys
 import time
 
+import harness  # (first: pins threads before NumPy loads)
 import numpy as np
 
 N, D, H, C = 60_000, 784, 512, 10

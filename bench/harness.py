@@ -3,6 +3,7 @@
 Import this module before NumPy: it pins every BLAS/OpenMP pool to one thread and drops the
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE overrides, which only take effect if set before NumPy loads.
 """
+import contextlib
 import os
 import sys
 
@@ -38,10 +39,8 @@ def load_torch():
     except ImportError:
         return None
     torch.set_num_threads(1)
-    try:
+    with contextlib.suppress(RuntimeError):  # already set, or parallel work already started
         torch.set_num_interop_threads(1)
-    except RuntimeError:  # already set, or parallel work already started
-        pass
     return torch
 
 

@@ -14,8 +14,6 @@ buffers, PyTorch's C++ heap) alike.  The NumPy contestant keeps every intermedia
 its backward pass, as an engine must: the floor.  ``--tracemalloc`` adds a run of ours under
 tracemalloc (Python and NumPy allocations only) as a cross-check.
 """
-import harness  # (first: pins threads before NumPy loads)
-
 import gc
 import json
 import os
@@ -25,6 +23,7 @@ import subprocess
 import sys
 import time
 
+import harness  # (first: pins threads before NumPy loads)
 import numpy as np
 
 OPS = 1_000_000

@@ -4,8 +4,7 @@ The loss is softmax cross-entropy written as raw Tensor expressions (``log_softm
 labels picked by one-hot product or by integer indexing), the update plain SGD on ``.data``.
 All contestants start from the same weights and batch.  Target: ours within 1.15x of NumPy.
 """
-import harness  # noqa: F401  (first: pins threads before NumPy loads)
-
+import harness
 import numpy as np
 
 import autograd

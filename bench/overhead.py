@@ -6,8 +6,7 @@ is all bookkeeping: recording a node, finding the order, calling the rule.  Figu
 microseconds per op, forward + backward, for shape (1,) (the headline) and for 0-d values, where
 NumPy's ufuncs return scalars whose arithmetic is cheaper.  Target: at most 0.6x PyTorch.
 """
-import harness  # noqa: F401  (first: pins threads before NumPy loads)
-
+import harness
 import numpy as np
 
 from autograd import Tensor
@@ -69,7 +68,7 @@ def main(repeats=31):
         for name, fn in contestants.items():
             for got, want in zip(fn(x0, b0), reference):
                 np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=name)
-        calls = {name: (lambda fn=fn: fn(x0, b0)) for name, fn in contestants.items()}
+        calls = {name: (lambda fn=fn, x0=x0, b0=b0: fn(x0, b0)) for name, fn in contestants.items()}
         medians[shape] = m = harness.interleaved(calls, repeats=repeats, number=20)
         harness.print_table(f"overhead: {OPS}-op chain of add / mul-by-constant / tanh on shape {shape} float64, "
                             "forward + backward", m, unit=("us/op", OPS / 1e6))

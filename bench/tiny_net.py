@@ -3,8 +3,7 @@
 Arrays this small make the step overhead-bound: what is measured is the cost of recording and
 walking about 15 nodes.  Float64, as in the tutorial.  Target: ours within 3x of NumPy.
 """
-import harness  # noqa: F401  (first: pins threads before NumPy loads)
-
+import harness
 import numpy as np
 
 from autograd import Tensor

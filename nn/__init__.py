@@ -14,11 +14,20 @@ PyTorch's and Keras's vocabulary side by side::
 from . import data, datasets, init, losses, optim
 from .init import manual_seed
 from .layers import Dense, Linear
-from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss,
-                     binary_cross_entropy, binary_cross_entropy_with_logits,
-                     categorical_crossentropy, cross_entropy, mse_loss, nll_loss)
-from .module import (Dropout, LoadResult, LogSoftmax, Module, Parameter, ReLU, Sequential,
-                     Sigmoid, Softmax, Tanh)
+from .losses import (
+                     BCELoss,
+                     BCEWithLogitsLoss,
+                     CrossEntropyLoss,
+                     MSELoss,
+                     NLLLoss,
+                     binary_cross_entropy,
+                     binary_cross_entropy_with_logits,
+                     categorical_crossentropy,
+                     cross_entropy,
+                     mse_loss,
+                     nll_loss,
+)
+from .module import Dropout, LoadResult, LogSoftmax, Module, Parameter, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from .optim import SGD, Adam, Optimizer, RMSprop
 from .serialization import CheckpointError, load, save
 from .train import EarlyStopping, accuracy, evaluate, fit, predict

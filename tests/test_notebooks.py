@@ -24,7 +24,8 @@ def test_notebook_is_committed_with_its_outputs(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code, f"{path.name} has no code cells"
     assert all(c.get("execution_count") for c in code), f"{path.name}: some code cells were never run"
-    images = [o for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})]
+    images = [o for c in code for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})]
     assert images, f"{path.name} shows no figure or graph image"
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{path.name} was committed with an error output"

@@ -1,7 +1,7 @@
 """Backpropagation semantics (issue 2, section 4): accumulation, shared use, constants, errors,
 retain_graph, deep graphs, ``grad()``, higher order, grad mode, in-place changes, no aliasing."""
-import re
 import gc
+import re
 import time
 
 import numpy as np
@@ -468,9 +468,8 @@ def test_grad_mode_nests_and_enable_grad_reenables():
 
 
 def test_grad_mode_restored_after_an_exception():
-    with pytest.raises(ZeroDivisionError):
-        with ag.no_grad():
-            1 / 0
+    with pytest.raises(ZeroDivisionError), ag.no_grad():
+        _ = 1 / 0
     assert ag.is_grad_enabled()
 
     @ag.no_grad()

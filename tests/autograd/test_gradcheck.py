@@ -3,17 +3,18 @@
 Wrong gradients are built with public operations only: ``x * x.detach()`` computes x**2 but
 its reverse-mode derivative is x, not 2x.
 """
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
-import importlib
-
-# the package exports the function gradcheck under the module's name, so fetch the module itself
-gradcheck_module = importlib.import_module("autograd.gradcheck")
 from autograd import Tensor
 from autograd.gradcheck import FLOAT32_RTOL, GradcheckError, gradcheck, gradgradcheck
 from autograd.testing import matmul_shapes, tensors
+
+# the package exports the function gradcheck under the module's name, so fetch the module itself
+gradcheck_module = importlib.import_module("autograd.gradcheck")
 
 FAST = settings(max_examples=20, deadline=None)
 

@@ -10,7 +10,7 @@ clip, maximum, max...) get inputs kept away from them; ties are tested separatel
 """
 import dataclasses
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest

@@ -9,7 +9,8 @@ import autograd
 
 def test_warns_when_another_distribution_provides_autograd(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: {"autograd": ["dagrad", "autograd"]})
-    with pytest.warns(RuntimeWarning, match=r"another installed distribution also provides the 'autograd' package \(autograd\).*dedicated virtual environment"):
+    with pytest.warns(RuntimeWarning, match=r"another installed distribution also provides the 'autograd' package \(autograd\)"
+                      r".*dedicated virtual environment"):
         autograd._warn_if_shadowed()
 
 

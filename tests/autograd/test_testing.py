@@ -6,8 +6,15 @@ from hypothesis import strategies as st
 
 from autograd import Tensor
 from autograd.testing import (
-    FLOAT_DTYPES, arrays_like, broadcastable_shapes, elements, float_arrays, float_dtypes, matmul_shapes,
-    shapes, tensors,
+    FLOAT_DTYPES,
+    arrays_like,
+    broadcastable_shapes,
+    elements,
+    float_arrays,
+    float_dtypes,
+    matmul_shapes,
+    shapes,
+    tensors,
 )
 
 FAST = settings(max_examples=50, deadline=None)

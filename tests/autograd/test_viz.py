@@ -373,7 +373,7 @@ def test_over_the_limit_without_scopes_refuses_with_the_count():
 
 def test_over_the_limit_with_scopes_collapses_automatically():
     g = draw_graph(chain(600, block=100))
-    nodes, edges = parse(g)
+    nodes, _ = parse(g)
     assert len(of_kind(nodes, "scope")) == 6 and len(nodes) == 7
     assert 'label="1,201 nodes > max_nodes=500' in g.source
     with pytest.raises(ValueError, match=r"1,201 nodes.*pass collapse=True.*7 nodes"):
@@ -445,7 +445,8 @@ def test_the_digraph_renders_itself(tmp_path):
     x, y, z = leaves()
     g = draw_graph((x + y) * z)
     out = g.render(tmp_path / "g", format="png")
-    assert open(out, "rb").read(4) == b"\x89PNG"
+    with open(out, "rb") as f:
+        assert f.read(4) == b"\x89PNG"
     assert "image/svg+xml" in g._repr_mimebundle_()
 
 

@@ -33,7 +33,9 @@ def test_batches_unshuffled_are_in_order_and_drop_last():
 
 
 def test_batches_shuffle_is_seeded_and_new_each_epoch():
-    order = lambda rng: np.concatenate([yb for _, yb in nn.data.batches(X, Y, 3, rng=rng)])
+    def order(rng):
+        return np.concatenate([yb for _, yb in nn.data.batches(X, Y, 3, rng=rng)])
+
     np.testing.assert_array_equal(order(1), order(1))
     gen = np.random.default_rng(1)
     assert not np.array_equal(order(gen), order(gen))
@@ -118,7 +120,7 @@ def test_load_mnist(tmp_path, compress):
     write_mnist(tmp_path, compress=compress)
     (X_train, y_train), (X_test, y_test) = load_mnist(tmp_path)
     assert X_train.shape == (6, 784) and X_test.shape == (4, 784)
-    assert X_train.dtype == np.float32 and 0 <= X_train.min() and X_train.max() <= 1
+    assert X_train.dtype == np.float32 and X_train.min() >= 0 and X_train.max() <= 1
     assert y_train.dtype == np.int64 and y_test.shape == (4,)
     (images, _), _ = load_mnist(tmp_path, normalize=False, flatten=False, dtype=np.uint8)
     assert images.shape == (6, 28, 28) and images.dtype == np.uint8
