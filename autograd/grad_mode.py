@@ -77,16 +77,28 @@ def is_grad_enabled():
     return _State.enabled
 
 
+class ScopeName(str):
+    """The name of a name scope (a str, so scopes compare as their names), with the ``label``
+    that graph images show beside it (e.g. ``"Dense(64→512, relu)"``), or None."""
+
+    label = None
+
+
 @contextlib.contextmanager
-def name_scope(name):
+def name_scope(name, label=None):
     """Group the operations recorded inside into a named cluster of the graph image; scopes nest.
+
+    ``label``: what the cluster says the scope is, shown under its name (nn modules pass their
+    type and sizes).
 
     >>> with name_scope("encoder"):
     ...     h = (x @ W).tanh()      # drawn inside a box labelled "encoder"
     """
-    name = str(name)
+    name = ScopeName(name)
     if not name:
         raise ValueError("name_scope: the name must be a non-empty string")
+    if label is not None:
+        name.label = str(label)
     outer = _State.scope
     _State.scope = (name,) if outer is None else outer + (name,)
     try:
