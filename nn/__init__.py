@@ -13,7 +13,7 @@ PyTorch's and Keras's vocabulary side by side::
 
 from . import data, datasets, init, losses, optim
 from .init import manual_seed
-from .layers import Dense, Linear
+from .layers import Dense, Dropout, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .losses import (
                      BCELoss,
                      BCEWithLogitsLoss,
@@ -27,7 +27,7 @@ from .losses import (
                      mse_loss,
                      nll_loss,
 )
-from .module import Dropout, LoadResult, LogSoftmax, Module, Parameter, ReLU, Sequential, Sigmoid, Softmax, Tanh
+from .module import LoadResult, Module, Parameter, Sequential
 from .optim import SGD, Adam, Optimizer, RMSprop
 from .serialization import CheckpointError, load, save
 from .train import EarlyStopping, accuracy, evaluate, fit, predict

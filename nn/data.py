@@ -4,15 +4,10 @@ import math
 
 import numpy as np
 
-from autograd import Tensor
-
 from . import init
+from .utils import as_array
 
 __all__ = ["batches", "num_batches"]
-
-
-def _array(a):
-    return np.asarray(a.data if isinstance(a, Tensor) else a)
 
 
 def num_batches(n, batch_size, drop_last=False):
@@ -30,12 +25,12 @@ def batches(X, y=None, batch_size=32, shuffle=True, rng=None, drop_last=False):
     or a ``numpy.random.Generator``).  drop_last: skip a final batch smaller than batch_size.
     Unshuffled batches are views of X and y; shuffled ones are copies.
     """
-    X = _array(X)
+    X = as_array(X)
     if X.ndim == 0:
         raise ValueError("batches: X must have a first (sample) axis, got a 0-d array")
     n = len(X)
     if y is not None:
-        y = _array(y)
+        y = as_array(y)
         if y.ndim == 0 or len(y) != n:
             raise ValueError(f"batches: X has {n} samples but y has shape {y.shape}; both need "
                              "the same length along the first axis")

@@ -1,26 +1,135 @@
-"""Dense layers: ``Linear`` (PyTorch's name) and ``Dense`` (Keras's, with an activation)."""
+"""Every layer of ``nn``: ``Linear`` (PyTorch's name), ``Dense`` (Keras's, with an activation),
+the activations (one registry, ``ACTIVATIONS``, shared by their modules and by ``Dense``) and
+``Dropout``."""
 
 import numpy as np
 
 from . import init
-from .module import Module, Parameter, as_tensor
+from .module import Module, Parameter
+from .utils import as_tensor
 
-__all__ = ["Linear", "Dense", "ACTIVATIONS"]
+__all__ = ["Linear", "Dense", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
+           "ACTIVATIONS"]
+
+
+class _Activation(Module):
+    """A parameter-free elementwise layer; subclasses give ``fn`` (Tensor -> Tensor)."""
+
+    @staticmethod
+    def fn(x):
+        raise NotImplementedError
+
+    def forward(self, x):
+        """The activation: any shape -> the same shape."""
+        return self.fn(as_tensor(x))
+
+
+class ReLU(_Activation):
+    """max(x, 0) elementwise; any shape."""
+
+    @staticmethod
+    def fn(x):
+        """max(x, 0)."""
+        return x.relu()
+
+
+class Sigmoid(_Activation):
+    """1 / (1 + exp(-x)) elementwise; any shape."""
+
+    @staticmethod
+    def fn(x):
+        """sigmoid(x)."""
+        return x.sigmoid()
+
+
+class Tanh(_Activation):
+    """tanh(x) elementwise; any shape."""
+
+    @staticmethod
+    def fn(x):
+        """tanh(x)."""
+        return x.tanh()
+
+
+class Softmax(Module):
+    """Softmax over ``axis`` (default the last): (N, C) -> (N, C) rows summing to 1."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    @staticmethod
+    def fn(x, axis=-1):
+        """softmax(x) over ``axis``."""
+        return x.softmax(axis=axis)
+
+    def forward(self, x):
+        """softmax(x) over ``axis``: any shape -> the same shape."""
+        return self.fn(as_tensor(x), self.axis)
+
+    def extra_repr(self):
+        """``axis=...``."""
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Softmax):
+    """Log of the softmax over ``axis``, computed stably: (N, C) -> (N, C)."""
+
+    @staticmethod
+    def fn(x, axis=-1):
+        """log(softmax(x)) over ``axis``."""
+        return x.log_softmax(axis=axis)
 
 
 def _identity(x):
     return x
 
 
+# name -> the function Dense applies; the same functions are the layers' forward
 ACTIVATIONS = {
     None: _identity,
     "linear": _identity,
-    "relu": lambda x: x.relu(),
-    "sigmoid": lambda x: x.sigmoid(),
-    "tanh": lambda x: x.tanh(),
-    "softmax": lambda x: x.softmax(axis=-1),
-    "log_softmax": lambda x: x.log_softmax(axis=-1),
+    "relu": ReLU.fn,
+    "sigmoid": Sigmoid.fn,
+    "tanh": Tanh.fn,
+    "softmax": Softmax.fn,
+    "log_softmax": LogSoftmax.fn,
 }
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode zero each element with probability ``p`` and scale
+    the rest by 1 / (1 - p); the identity in eval mode (``model.eval()``, and inside
+    ``nn.evaluate`` / ``nn.predict``).  Any shape; integer or bool input gives a float64 output
+    in training mode.
+
+    generator: None (the default generator at call time, see ``nn.manual_seed``), an int seed
+    or a ``numpy.random.Generator``.
+    """
+
+    def __init__(self, p=0.5, generator=None):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
+        self.p = float(p)
+        self._rng = None if generator is None else init.resolve_generator(generator)
+
+    def forward(self, x):
+        """x * mask / (1 - p) in training mode, x in eval mode: any shape -> the same shape."""
+        x = as_tensor(x)
+        if not self.training or self.p == 0.0:
+            return x
+        rng = self._rng if self._rng is not None else init.default_generator()
+        # the mask is float even for integer/bool input: scaling by 1 / (1 - p) needs it
+        dtype = x.dtype if x.dtype.kind == "f" else np.float64
+        if self.p == 1.0:
+            mask = np.zeros(x.shape, dtype=dtype)
+        else:
+            keep = rng.random(x.shape) >= self.p
+            mask = np.where(keep, 1.0 / (1.0 - self.p), 0.0).astype(dtype)
+        return x * mask
+
+    def extra_repr(self):
+        """``p=...``."""
+        return f"p={self.p}"
 
 
 def _positive_int(value, what, layer):
@@ -66,6 +175,10 @@ class Linear(Module):
             out = out + self.bias
         return out
 
+    def scope_label(self):
+        """``Linear(512→10)``: the graph image's caption for this layer."""
+        return f"{type(self).__name__}({self.in_features}→{self.out_features})"
+
     def extra_repr(self):
         """``in_features=..., out_features=..., bias=...``."""
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -97,8 +210,16 @@ class Dense(Linear):
         """x: (..., in_features) -> activation(x @ weight + bias): (..., out_features)."""
         return self._activation_fn(super().forward(x))
 
+    def _activation_name(self):
+        act = self.activation
+        return act if isinstance(act, str) or act is None else getattr(act, "__name__", act)
+
+    def scope_label(self):
+        """``Dense(64→512, relu)``: the graph image's caption for this layer."""
+        shown = self._activation_name()
+        suffix = "" if shown in (None, "linear") else f", {shown}"
+        return f"Dense({self.in_features}→{self.out_features}{suffix})"
+
     def extra_repr(self):
         """Linear's fields and ``activation=...``."""
-        act = self.activation
-        shown = act if isinstance(act, str) or act is None else getattr(act, "__name__", act)
-        return super().extra_repr() + f", activation={shown!r}"
+        return super().extra_repr() + f", activation={self._activation_name()!r}"

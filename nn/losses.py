@@ -10,7 +10,8 @@ import numpy as np
 
 from autograd import Tensor, logsumexp, stack, where
 
-from .module import Module, as_tensor
+from .module import Module
+from .utils import as_array, as_tensor
 
 __all__ = ["mse_loss", "cross_entropy", "nll_loss", "categorical_crossentropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "MSELoss",
@@ -31,10 +32,6 @@ def _reduce(loss, reduction, fn):
     if reduction == "none":
         return loss
     raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _target_array(target):
-    return np.asarray(target.data if isinstance(target, Tensor) else target)
 
 
 def _same_shape(pred, target, fn):
@@ -70,7 +67,7 @@ def _class_nll(log_probs, target, reduction, fn):
                          f"{tuple(log_probs.shape)}; flatten extra dimensions first")
     shape = tuple(log_probs.shape)
     num_classes = shape[-1]
-    labels = _target_array(target)
+    labels = as_array(target)
     if labels.shape == shape:  # probabilities / one-hot (integer or bool ones are cast to float)
         if isinstance(target, Tensor) and labels.dtype.kind == "f":
             probs = target

@@ -1,4 +1,4 @@
-"""Module, Parameter, Sequential and the parameter-free layers (activations, Dropout).
+"""Module, Parameter and Sequential: the containers; the layers live in ``layers.py``.
 
 A Module finds its parameters and sub-modules from its attributes, in the order they were
 assigned, looking inside lists, tuples and dicts too; each object is listed once, under the first
@@ -19,15 +19,7 @@ import numpy as np
 
 from autograd import Tensor, name_scope, no_grad
 
-from . import init
-
-__all__ = ["Parameter", "Module", "Sequential", "ReLU", "Sigmoid", "Tanh", "Softmax",
-           "LogSoftmax", "Dropout", "LoadResult", "as_tensor"]
-
-
-def as_tensor(x):
-    """``x`` if it is a Tensor, else ``Tensor(x)`` (an ndarray, list or scalar; no grad)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
+__all__ = ["Parameter", "Module", "Sequential", "LoadResult"]
 
 
 class Parameter(Tensor):
@@ -61,6 +53,10 @@ def _holds_members(value):
     return False
 
 
+# callbacks (module, output) run after each module's forward while ``summary`` traces a model
+_forward_observers = []
+
+
 def _join(prefix, name):
     return f"{prefix}.{name}" if prefix else name
 
@@ -85,8 +81,16 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        with name_scope(self._path or type(self).__name__):
-            return self.forward(*args, **kwargs)
+        with name_scope(self._path or type(self).__name__, label=self.scope_label()):
+            out = self.forward(*args, **kwargs)
+        if _forward_observers:
+            _forward_observers[-1](self, out)
+        return out
+
+    def scope_label(self):
+        """What this module is, shown under its path in graph images (``Linear(512→10)``);
+        the class name unless a layer says more."""
+        return type(self).__name__
 
     def __setattr__(self, key, value):
         object.__setattr__(self, key, value)
@@ -168,6 +172,28 @@ class Module:
         """Set every parameter's ``.grad`` to None."""
         for param in self.parameters():
             param.grad = None
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze (True) every parameter of this module and its sub-modules;
+        returns self.  Frozen parameters get no ``.grad``, optimizers and ``fit`` skip them and
+        ``summary()`` counts them as non-trainable."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def num_parameters(self, trainable_only=False):
+        """Number of scalar parameters (each parameter once); only those that require grad with
+        ``trainable_only``."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def summary(self, input_shape=None):
+        """A Keras-style table as a string: each sub-module's path and type, its output shape
+        for an input of ``input_shape`` (the full shape, batch included, e.g. ``(32, 64)``;
+        omitted: no shapes), its own parameter count, then total, trainable and frozen counts.
+        ``print(model.summary((32, 64)))``.  The trial forward pass runs in eval mode without
+        recording a graph."""
+        from .summary import summary_table
+        return summary_table(self, input_shape)
 
     def train(self, mode=True):
         """Set the ``training`` flag of this module and all sub-modules; returns self."""
@@ -302,92 +328,3 @@ class Sequential(Module):
         for i, layer in enumerate(layers[index]):
             object.__setattr__(part, str(i), layer)
         return part
-
-
-class ReLU(Module):
-    """max(x, 0) elementwise; any shape."""
-
-    def forward(self, x):
-        """max(x, 0): any shape -> the same shape."""
-        return as_tensor(x).relu()
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)) elementwise; any shape."""
-
-    def forward(self, x):
-        """sigmoid(x): any shape -> the same shape."""
-        return as_tensor(x).sigmoid()
-
-
-class Tanh(Module):
-    """tanh(x) elementwise; any shape."""
-
-    def forward(self, x):
-        """tanh(x): any shape -> the same shape."""
-        return as_tensor(x).tanh()
-
-
-class Softmax(Module):
-    """Softmax over ``axis`` (default the last): (N, C) -> (N, C) rows summing to 1."""
-
-    def __init__(self, axis=-1):
-        self.axis = axis
-
-    def forward(self, x):
-        """softmax(x) over ``axis``: any shape -> the same shape."""
-        return as_tensor(x).softmax(axis=self.axis)
-
-    def extra_repr(self):
-        """``axis=...``."""
-        return f"axis={self.axis}"
-
-
-class LogSoftmax(Module):
-    """Log of the softmax over ``axis``, computed stably: (N, C) -> (N, C)."""
-
-    def __init__(self, axis=-1):
-        self.axis = axis
-
-    def forward(self, x):
-        """log(softmax(x)) over ``axis``: any shape -> the same shape."""
-        return as_tensor(x).log_softmax(axis=self.axis)
-
-    def extra_repr(self):
-        """``axis=...``."""
-        return f"axis={self.axis}"
-
-
-class Dropout(Module):
-    """Inverted dropout: in training mode zero each element with probability ``p`` and scale
-    the rest by 1 / (1 - p); the identity in eval mode.  Any shape; integer or bool input
-    gives a float64 output in training mode.
-
-    generator: None (the default generator at call time, see ``nn.manual_seed``), an int seed
-    or a ``numpy.random.Generator``.
-    """
-
-    def __init__(self, p=0.5, generator=None):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
-        self.p = float(p)
-        self._rng = None if generator is None else init.resolve_generator(generator)
-
-    def forward(self, x):
-        """x * mask / (1 - p) in training mode, x in eval mode: any shape -> the same shape."""
-        x = as_tensor(x)
-        if not self.training or self.p == 0.0:
-            return x
-        rng = self._rng if self._rng is not None else init.default_generator()
-        # the mask is float even for integer/bool input: scaling by 1 / (1 - p) needs it
-        dtype = x.dtype if x.dtype.kind == "f" else np.float64
-        if self.p == 1.0:
-            mask = np.zeros(x.shape, dtype=dtype)
-        else:
-            keep = rng.random(x.shape) >= self.p
-            mask = np.where(keep, 1.0 / (1.0 - self.p), 0.0).astype(dtype)
-        return x * mask
-
-    def extra_repr(self):
-        """``p=...``."""
-        return f"p={self.p}"
