@@ -12,6 +12,7 @@ PyTorch's and Keras's vocabulary side by side::
 """
 
 from . import data, datasets, init, losses, optim
+from .functional_call import functional_call
 from .init import manual_seed
 from .layers import Dense, Dropout, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .losses import (
@@ -42,4 +43,5 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "RMSprop",
     "fit", "evaluate", "predict", "accuracy", "EarlyStopping",
     "save", "load", "CheckpointError",
+    "functional_call",
 ]
