@@ -29,9 +29,10 @@ from .losses import (
                      nll_loss,
 )
 from .module import LoadResult, Module, Parameter, Sequential
-from .optim import SGD, Adam, Optimizer, RMSprop
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .serialization import CheckpointError, load, save
 from .train import EarlyStopping, accuracy, evaluate, fit, predict
+from .utils import clip_grad_norm_, clip_grad_value_
 
 __all__ = [
     "data", "datasets", "init", "losses", "optim", "manual_seed",
@@ -40,7 +41,7 @@ __all__ = [
     "mse_loss", "cross_entropy", "nll_loss", "categorical_crossentropy", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss",
-    "Optimizer", "SGD", "Adam", "RMSprop",
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm_", "clip_grad_value_",
     "fit", "evaluate", "predict", "accuracy", "EarlyStopping",
     "save", "load", "CheckpointError",
     "functional_call",

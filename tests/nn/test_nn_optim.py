@@ -273,8 +273,10 @@ def test_bad_arguments_give_clear_errors():
         nn.SGD(p, lr=0.1)
     with pytest.raises(ValueError, match="more than once"):
         nn.SGD([p, p], lr=0.1)
-    with pytest.raises(TypeError, match="requires grad"):
-        nn.SGD([Tensor([1.0])], lr=0.1)
+    with pytest.raises(TypeError, match="leaf Tensor, got ndarray"):
+        nn.SGD([np.ones(2)], lr=0.1)
+    with pytest.raises(TypeError, match="leaf Tensor"):
+        nn.SGD([Tensor([1.0], requires_grad=True) * 2], lr=0.1)
     with pytest.raises(ValueError, match="learning rate"):
         nn.SGD([p], lr=-1)
     with pytest.raises(ValueError, match="nesterov"):
