@@ -218,14 +218,40 @@ class Module:
                 param.data = param.data.astype(dtype)
                 if param.grad is not None:
                     param.grad = param.grad.astype(dtype)
+        for module, name in self._buffer_slots().values():
+            if getattr(module, name).dtype.kind == "f":
+                object.__setattr__(module, name, getattr(module, name).astype(dtype))
         return self
 
+    def register_buffer(self, name, array):
+        """Attach ``array`` as attribute ``name``: state that is saved in ``state_dict`` and
+        converted by ``to()`` but not trained (BatchNorm's running statistics).  Reassigning
+        the attribute later keeps it a buffer."""
+        object.__setattr__(self, name, np.asarray(array))
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+
+    def named_buffers(self):
+        """Iterator of (dotted path, ndarray) of every sub-module's buffers, depth-first."""
+        for path, module in self.named_modules():
+            for name in module.__dict__.get("_buffer_names", ()):
+                yield _join(path, name), getattr(module, name)
+
+    def _buffer_slots(self):
+        """dotted path -> (module, attribute name) of every buffer."""
+        return {_join(path, name): (module, name) for path, module in self.named_modules()
+                for name in module.__dict__.get("_buffer_names", ())}
+
     def state_dict(self):
-        """Dict of dotted path -> copy of the parameter's array, in registration order."""
-        return {path: param.data.copy() for path, param in self.named_parameters()}
+        """Dict of dotted path -> copy of the parameter's array, in registration order, then
+        the buffers'."""
+        state = {path: param.data.copy() for path, param in self.named_parameters()}
+        state.update((path, np.array(array, copy=True)) for path, array in self.named_buffers())
+        return state
 
     def load_state_dict(self, state, strict=True):
-        """Copy arrays from ``state`` (path -> array or Tensor) into the parameters.
+        """Copy arrays from ``state`` (path -> array or Tensor) into the parameters and buffers.
 
         Values are cast to each parameter's dtype; finite values that the cast would turn
         into inf (float64 1e300 into float32) are an error.  With ``strict=True`` missing or
@@ -235,6 +261,8 @@ class Module:
         the old values refuses to backpropagate.  Returns ``LoadResult``.
         """
         own = dict(self.named_parameters())
+        buffers = self._buffer_slots()
+        own.update((key, getattr(module, name)) for key, (module, name) in buffers.items())
         arrays = {key: np.asarray(value.data if isinstance(value, Tensor) else value)
                   for key, value in state.items()}
         missing = [key for key in own if key not in arrays]
@@ -267,7 +295,11 @@ class Module:
                              + "\n  ".join(problems))
         with no_grad():
             for key, array in cast.items():
-                own[key][...] = array
+                if key in buffers:
+                    module, name = buffers[key]
+                    object.__setattr__(module, name, array)
+                else:
+                    own[key][...] = array
         return LoadResult(missing, unexpected)
 
     # ---- display ----------------------------------------------------------------------------
