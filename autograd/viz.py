@@ -25,6 +25,7 @@ import pathlib
 import graphviz
 import numpy as np
 
+from autograd import viz_layout
 from autograd.tensor import Tensor
 
 INSTALL_HINT = (
@@ -89,7 +90,7 @@ _CLUSTER_FILLS = ("#f8f9fa", "#f1f3f5", "#e9ecef")
 _TAGS = {PARAM: "param", CONST: "const", OUTPUT: "output"}
 
 
-def draw_graph(*roots, show_values=False, show_grads=False, rankdir="LR", max_nodes=500, collapse=None,
+def draw_graph(*roots, show_values=False, show_grads=False, rankdir=None, max_nodes=500, collapse=None,
                depth=None):
     """The graph of operations that produced ``roots``, as a ``graphviz.Digraph`` (a ``GraphImage``).
 
@@ -97,6 +98,10 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir="LR", max_no
     array's mean and min..max (leaves' gradients, and intermediates' after ``retain_grad()``).
     To see gradients after ``backward()``, call ``backward(retain_graph=True)``: a plain
     ``backward()`` releases the graph and drawing it afterwards raises an error.
+
+    ``rankdir`` (None: chosen to fit a page) forces a direction: "LR", "TB", "RL" or "BT".  By
+    default the squarer of left-to-right and top-to-bottom is drawn, and a graph too long either
+    way (a deep chain) is folded top to bottom into side-by-side columns.
 
     ``max_nodes`` (None: no limit) bounds the drawing.  ``collapse=None`` draws everything when it
     fits, else collapses the deepest scope level that brings it under the limit, else raises
@@ -114,6 +119,8 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir="LR", max_no
         if not isinstance(r, Tensor):
             raise TypeError(f"draw_graph: expected Tensors, got {type(r).__name__}")
     roots = list({id(r): r for r in roots}.values())
+    if rankdir is not None and rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be None (fit the page), 'LR', 'TB', 'RL' or 'BT', not {rankdir!r}")
     if depth is not None:
         if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
             raise ValueError(f"draw_graph: depth must be a positive integer (a scope nesting level), got {depth!r}")
@@ -125,7 +132,7 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir="LR", max_no
     level = _choose_level(nodes, max_nodes, collapse, depth or 1)
     graph = GraphImage(
         name="autograd",
-        graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
+        graph_attr={"fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
                     "ranksep": "0.35", "bgcolor": "white"},
         node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.3", "margin": "0.1,0.04"},
         edge_attr={"arrowsize": "0.6", "color": "#495057"},
@@ -135,7 +142,7 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir="LR", max_no
                                                            f"each name scope at nesting level {level} is one node"]))
     if level is not None:
         nodes, edges = _collapse(nodes, edges, level)
-    _emit(graph, nodes, edges, show_values, show_grads)
+    _emit(graph, nodes, edges, show_values, show_grads, rankdir)
     return graph
 
 
@@ -307,9 +314,10 @@ def _collapse(nodes, edges, level):
         key = scope[:level]
         group = groups.get(key)
         if group is None:
-            group = groups[key] = {"id": f"s{len(groups)}", "name": key[-1], "ops": [], "params": [], "bad": False}
+            group = groups[key] = {"id": f"s{len(groups)}", "name": key[-1], "ops": [], "params": [], "bad": False,
+                                   "outputs": {}}
             new_nodes.append((group["id"], SCOPE, key[:level - 1], group))
-        owner[nid] = group["id"]
+        owner[nid] = group["id"], group, obj
         if kind == OP:
             group["ops"].append(obj._prim.name)
         elif kind == PARAM:
@@ -320,9 +328,11 @@ def _collapse(nodes, edges, level):
             group["bad"] = _nonfinite(data) or (grad is not None and _nonfinite(grad))
     new_edges, seen = [], {}
     for u, v in edges:
-        ou, ov = owner.get(u, u), owner.get(v, v)
+        ou, ov = owner[u][0] if u in owner else u, owner[v][0] if v in owner else v
         if ou == ov:
             continue
+        if ou != u and isinstance(owner[u][2], Tensor):  # a tensor leaving the scope: one of its outputs
+            owner[u][1]["outputs"][_shape_text(owner[u][2].data)] = None
         if ou != u or ov != v:  # an edge of a collapsed scope: once per pair of nodes
             if (ou, ov) in seen:
                 continue
@@ -410,11 +420,13 @@ def _op_label(t):
 def _scope_label(group):
     ops, params = group["ops"], group["params"]
     names = list(dict.fromkeys(ops))
-    lines = [group["name"], f"{len(ops)} op{'s' * (len(ops) != 1)}"
-             + (f": {', '.join(names)}" if len(names) <= 4 else "")]
+    lines = _cluster_title((group["name"],)) + [f"{len(ops)} op{'s' * (len(ops) != 1)}"
+                                                 + (f": {', '.join(names)}" if len(names) <= 4 else "")]
     if params:
         shown = ", ".join(params[:4]) + (f" +{len(params) - 4} more" if len(params) > 4 else "")
         lines.append(f"params: {shown}")
+    if group["outputs"]:
+        lines.append("out: " + ", ".join(group["outputs"]))
     return lines
 
 
@@ -438,8 +450,13 @@ def _node_attrs(kind, obj, show_values, show_grads):
     return attrs
 
 
-def _emit(graph, nodes, edges, show_values, show_grads):
-    """Write the nodes into nested clusters (one per name scope), then the edges."""
+def _emit(graph, nodes, edges, show_values, show_grads, rankdir):
+    """Write the nodes into nested clusters (one per name scope), then the edges, in the direction
+    (and the columns) that fit a page."""
+    attrs = {nid: _node_attrs(kind, obj, show_values, show_grads) for nid, kind, _, obj in nodes}
+    sizes = {nid: viz_layout.node_size(str(a["label"]).split("\\n"), a["shape"] == "ellipse") for nid, a in attrs.items()}
+    rankdir, fold = viz_layout.choose(sizes, edges, rankdir)
+    graph.graph_attr["rankdir"] = rankdir
     members, children, cluster_ids = {(): []}, {(): []}, {}
     for node in nodes:
         scope = node[2]
@@ -452,14 +469,24 @@ def _emit(graph, nodes, edges, show_values, show_grads):
         members[scope].append(node)
 
     def fill(g, path):  # recursion as deep as the nesting of name scopes, not of the graph
-        for nid, kind, _, obj in members[path]:
-            g.node(nid, **_node_attrs(kind, obj, show_values, show_grads))
+        for nid, _, _, _ in members[path]:
+            g.node(nid, **attrs[nid])
         for child in children[path]:
-            attrs = {"label": _text([child[-1]]), "style": "rounded,filled", "color": "#adb5bd",
-                     "fillcolor": _CLUSTER_FILLS[(len(child) - 1) % len(_CLUSTER_FILLS)], "labeljust": "l"}
-            with g.subgraph(name=f"cluster_{cluster_ids[child]}", graph_attr=attrs) as sub:
+            attrs_ = {"label": _text(_cluster_title(child)), "style": "rounded,filled", "color": "#adb5bd",
+                      "fillcolor": _CLUSTER_FILLS[(len(child) - 1) % len(_CLUSTER_FILLS)], "labeljust": "l"}
+            with g.subgraph(name=f"cluster_{cluster_ids[child]}", graph_attr=attrs_) as sub:
                 fill(sub, child)
 
     fill(graph, ())
     for u, v in edges:
-        graph.edge(u, v)
+        if fold is not None and fold[u] != fold[v]:  # from one column to the next: no rank constraint
+            graph.edge(u, v, constraint="false")
+        else:
+            graph.edge(u, v)
+
+
+def _cluster_title(path):
+    """A scope's cluster label: its name, and what it is (``ScopeName.label``, e.g. a module's type) when known."""
+    name = path[-1]
+    label = getattr(name, "label", None)
+    return [f"{name}: {label}"] if label else [str(name)]

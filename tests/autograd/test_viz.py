@@ -79,7 +79,7 @@ def test_sum_times_constant_has_two_ops_and_five_tensors():
 
 
 GOLDEN = """digraph autograd {
-	graph [bgcolor=white fontname=Helvetica fontsize=11 nodesep=0.25 rankdir=LR ranksep=0.35]
+	graph [bgcolor=white fontname=Helvetica fontsize=11 nodesep=0.25 rankdir=TB ranksep=0.35]
 	node [fontname=Helvetica fontsize=10 height=0.3 margin="0.1,0.04"]
 	edge [arrowsize=0.6 color="#495057"]
 	t0 [label="x (param)\\n(2,) float64" class=param color="#1c7ed6" fillcolor="#d0ebff" shape=box style=filled]
@@ -319,7 +319,7 @@ def test_collapse_draws_one_node_per_scope():
     nodes, edges = parse(draw_graph(loss, collapse=True))
     scopes = of_kind(nodes, "scope")
     assert [lines(nodes[s]) for s in scopes] == [
-        [str(i), "2 ops: matmul, tanh", f"params: {i}.weight"] for i in range(3)]
+        [str(i), "2 ops: matmul, tanh", f"params: {i}.weight", "out: (4, 3) float64"] for i in range(3)]
     assert edges[:3] == [("t0", "s0"), ("s0", "s1"), ("s1", "s2")]
     assert len(nodes) == 1 + 3 + 2  # x, 3 scopes, the sum and its output
     assert len(edges) == len(set(edges))
