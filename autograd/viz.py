@@ -88,6 +88,7 @@ _STYLES = {
 _NONFINITE = {"color": "#e03131", "fontcolor": "#c92a2a", "penwidth": "3"}
 _CLUSTER_FILLS = ("#f8f9fa", "#f1f3f5", "#e9ecef")
 _TAGS = {PARAM: "param", CONST: "const", OUTPUT: "output"}
+DERIVATIVE_TITLE = "derivative graph: the backward pass recorded by grad(..., create_graph=True)"
 
 
 def draw_graph(*roots, show_values=False, show_grads=False, rankdir=None, max_nodes=500, collapse=None,
@@ -137,9 +138,11 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir=None, max_no
         node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.3", "margin": "0.1,0.04"},
         edge_attr={"arrowsize": "0.6", "color": "#495057"},
     )
+    titles = [DERIVATIVE_TITLE] if _is_derivative(order) else []
     if level is not None and collapse is None:
-        graph.graph_attr.update(labelloc="t", label=_text([f"{len(nodes):,} nodes > max_nodes={max_nodes}: "
-                                                           f"each name scope at nesting level {level} is one node"]))
+        titles.append(f"{len(nodes):,} nodes > max_nodes={max_nodes}: each name scope at nesting level {level} is one node")
+    if titles:
+        graph.graph_attr.update(labelloc="t", label=_text(titles))
     if level is not None:
         nodes, edges = _collapse(nodes, edges, level)
     _emit(graph, nodes, edges, show_values, show_grads, rankdir)
@@ -210,6 +213,12 @@ def _walk(roots):
                 if isinstance(a, Tensor) and id(a) not in index:
                     stack.append((a, False))
     return order, index
+
+
+def _is_derivative(order):
+    """True when some drawn tensor was recorded by a backward pass (``grad(..., create_graph=True)``):
+    the engine records such a walk inside a name scope whose ``ScopeName`` has ``derivative = True``."""
+    return any(getattr(name, "derivative", False) for t in order if t._scope for name in t._scope)
 
 
 def _is_scalar(a):
@@ -474,6 +483,8 @@ def _emit(graph, nodes, edges, show_values, show_grads, rankdir):
         for child in children[path]:
             attrs_ = {"label": _text(_cluster_title(child)), "style": "rounded,filled", "color": "#adb5bd",
                       "fillcolor": _CLUSTER_FILLS[(len(child) - 1) % len(_CLUSTER_FILLS)], "labeljust": "l"}
+            if getattr(child[-1], "derivative", False):  # a recorded backward pass: its own colours
+                attrs_.update(color="#e64980", fillcolor="#fff0f6")
             with g.subgraph(name=f"cluster_{cluster_ids[child]}", graph_attr=attrs_) as sub:
                 fill(sub, child)
 

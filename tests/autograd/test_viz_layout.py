@@ -152,3 +152,18 @@ def test_a_collapsed_module_shows_its_label_ops_and_output_shape():
     assert labels["1: Dense(512→10)"][-1] == "out: (8, 10) float32"
     assert labels["cross_entropy"][-1] == "out: scalar float32"
     assert len(of_kind(nodes, "scope")) == 3 and len(edges) == len(set(edges))
+
+
+# ---------------------------------------------------------------- derivative graphs
+def test_a_scope_marked_derivative_titles_the_image_and_is_coloured():
+    x = Tensor(0.5, requires_grad=True, name="x")
+    out = x.tanh()
+    with name_scope("backward", label="derivative graph") as scope:
+        scope[-1].derivative = True
+        dx = 1 - out * out
+    graph = draw_graph(dx)
+    assert graph.graph_attr["label"] == autograd.viz.DERIVATIVE_TITLE
+    nodes, _ = parse(graph)
+    assert {nodes[n]["clusters"] for n in of_kind(nodes, "op")} == {(), ("backward: derivative graph",)}
+    assert 'fillcolor="#fff0f6"' in graph.source
+    assert "label" not in draw_graph(out).graph_attr  # the forward graph alone has no title
