@@ -12,6 +12,13 @@ input ``j`` that requires grad, the Jacobian block ``J[k, j]`` of shape
 
 An entry passes when ``|analytical - numerical| <= atol + rtol * |numerical|``.
 
+Random output gradients.  One-hot seeds are exactly 1, so a rule that ignores its incoming
+gradient ``g`` passes them whenever the output is a scalar.  So one more backward, seeded with
+random non-unit ``v_k`` (entries +-[1.25, 2.5]) for every output at once, must equal
+``sum_k v_k . J_numerical[k, j]`` within ``vjp_rtol * sum_k |v_k| . |J_numerical[k, j]|`` (plus
+central differences' round-off), in float64: ``vjp_rtol=1e-5`` catches a rule off by a relative
+1e-4, which the Jacobian's default ``rtol=1e-3`` lets through.
+
 float32 inputs.  The reference is always float64, yet a float32 user wants the float32 path
 they actually run to be checked too.  With float64 inputs the analytical Jacobian is taken on
 the inputs themselves; when any floating input is not float64:
@@ -44,12 +51,17 @@ import numpy as np
 from autograd.engine import grad
 from autograd.tensor import Tensor
 
-__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "FLOAT32_RTOL"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "FLOAT32_RTOL", "VJP_RTOL"]
 
 # Relative precision demanded of a float32 Jacobian against its float64 twin: ~840 float32 ulps,
 # room for rounding accumulated through a few dozen ops, tight enough to flag a rule that
 # loses precision (overflow, catastrophic cancellation, a half-precision intermediate).
 FLOAT32_RTOL = 1e-4
+
+# Relative precision demanded of a backward seeded with a random output gradient v, against
+# v . (numerical Jacobian), measured against sum |v| |J| (immune to cancellation): tight enough
+# to catch a rule off by a relative 1e-4, loose enough for central differences in float64.
+VJP_RTOL = 1e-5
 
 _MAX_PRINTED_ENTRIES = 64  # Jacobians up to this size are printed whole in an error message
 
@@ -78,15 +90,19 @@ class GradcheckError(AssertionError):
 
 
 def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+              rtol: float = 1e-3, vjp_rtol: float = VJP_RTOL, raise_exception: bool = True,
+              seed: int = 0) -> bool:
     """Check ``fn``'s reverse-mode gradients against central differences in float64.
 
     ``inputs`` is a Tensor or a tuple/list of arguments for ``fn``; the Tensors with
     ``requires_grad=True`` are differentiated, everything else (constant Tensors, ndarrays,
     Python values) is passed through unchanged (floating ones as float64 copies in the
     numerical pass).  ``fn`` returns a Tensor or a tuple of Tensors; non-floating outputs are
-    skipped.  Returns ``True``; on a mismatch raises :class:`GradcheckError` naming the output,
-    the input, the element and both values, or returns ``False`` if ``raise_exception=False``.
+    skipped.  Besides the Jacobian (``atol``/``rtol``), one backward seeded with random non-unit
+    output gradients (from ``numpy.random.default_rng(seed)``) must match them times the
+    numerical Jacobian within ``vjp_rtol`` (see :data:`VJP_RTOL`).  Returns ``True``; on a
+    mismatch raises :class:`GradcheckError` naming the output, the input, the element and both
+    values, or returns ``False`` if ``raise_exception=False``.
 
     >>> from autograd.tensor import Tensor
     >>> x = Tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
@@ -96,15 +112,16 @@ def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
     False
     """
     args = _as_tuple(inputs)
-    _check_tolerances(eps, atol, rtol)
+    _check_tolerances(eps, atol, rtol, vjp_rtol)
     diff = _differentiable_positions(args, "gradcheck")
     labels = (lambda k: f"output {k}", lambda i: f"input {i}")
-    return _run(fn, args, diff, labels, "Jacobian mismatch", eps, atol, rtol, raise_exception)
+    return _run(fn, args, diff, labels, "Jacobian mismatch", eps, (atol, rtol, vjp_rtol, seed),
+                raise_exception)
 
 
 def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
-                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
-                  seed: int = 0) -> bool:
+                  atol: float = 1e-5, rtol: float = 1e-3, vjp_rtol: float = VJP_RTOL,
+                  raise_exception: bool = True, seed: int = 0) -> bool:
     """Check second derivatives: gradcheck the vector-Jacobian product of ``fn``.
 
     The checked function is ``(*inputs, *grad_outputs) -> grad(fn(*inputs), inputs_needing_grad,
@@ -119,7 +136,7 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
     True
     """
     args = _as_tuple(inputs)
-    _check_tolerances(eps, atol, rtol)
+    _check_tolerances(eps, atol, rtol, vjp_rtol)
     diff = _differentiable_positions(args, "gradgradcheck")
     outputs = _call(fn, args, "gradgradcheck")
     seeded = [k for k, o in enumerate(outputs) if _is_float(o.dtype) and o.requires_grad]
@@ -149,7 +166,7 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
     all_args = args + gouts
     all_diff = diff + list(range(n, n + len(gouts)))
     return _run(vjp, all_args, all_diff, (out_label, in_label), "Second-order Jacobian mismatch",
-                eps, atol, rtol, raise_exception, _SECOND_ORDER_NOTE)
+                eps, (atol, rtol, vjp_rtol, seed + 1), raise_exception, _SECOND_ORDER_NOTE)
 
 
 # ----------------------------------------------------------------------------- the check
@@ -158,9 +175,9 @@ _SECOND_ORDER_NOTE = ("the function checked maps (*inputs, *grad_outputs) to the
                       "w.r.t. its inputs that require grad, computed with create_graph=True")
 
 
-def _run(fn, args, diff, labels, title, eps, atol, rtol, raise_exception, extra_note=None) -> bool:
+def _run(fn, args, diff, labels, title, eps, tolerances, raise_exception, extra_note=None) -> bool:
     try:
-        _check(fn, args, diff, labels, title, eps, atol, rtol)
+        _check(fn, args, diff, labels, title, eps, tolerances)
     except GradcheckError as error:
         if extra_note:
             error.args = (f"{error.args[0]}\n  ({extra_note})",)
@@ -170,7 +187,8 @@ def _run(fn, args, diff, labels, title, eps, atol, rtol, raise_exception, extra_
     return True
 
 
-def _check(fn, args, diff, labels, title, eps, atol, rtol) -> None:
+def _check(fn, args, diff, labels, title, eps, tolerances) -> None:
+    atol, rtol, vjp_rtol, seed = tolerances
     out_label, _ = labels
     args64 = tuple(_float64_copy(a) for a in args)
     outs64 = _call(fn, args64, "gradcheck")
@@ -192,12 +210,14 @@ def _check(fn, args, diff, labels, title, eps, atol, rtol) -> None:
         analytical = _analytical_jacobians(_call(fn, args, "gradcheck"), args, diff, checked, labels)
         _compare(numerical, analytical, diff, checked, shapes, labels, atol, rtol, headline,
                  note + "; analytical: reverse mode", "numerical", "analytical")
+        _check_vjp(fn, args, diff, checked, numerical, shapes, labels, eps, vjp_rtol, seed)
         return
 
     analytical64 = _analytical_jacobians(outs64, args64, diff, checked, labels)
     _compare(numerical, analytical64, diff, checked, shapes, labels, atol, rtol, headline,
              note + "; analytical: reverse mode on float64 copies of the inputs",
              "numerical", "analytical")
+    _check_vjp(fn, args64, diff, checked, numerical, shapes, labels, eps, vjp_rtol, seed)
     outs = _call(fn, args, "gradcheck")
     if [o.shape for o in outs] != shapes[0]:
         raise GradcheckError(f"fn's outputs have shapes {[o.shape for o in outs]} on the given "
@@ -312,6 +332,55 @@ def _compare(reference, candidate, diff, checked, shapes, labels, atol, rtol, he
                                  max_abs_error=max_err)
 
 
+def _check_vjp(fn, args, diff, checked, numerical, shapes, labels, eps, vjp_rtol, seed) -> None:
+    """One backward seeded with random non-unit gradients v_k for every output at once must give
+    sum_k v_k . J[k, j] for each input j.  One-hot seeds cannot see a rule that ignores its
+    incoming gradient g when the output is a scalar (the seed is then exactly 1); v can."""
+    out_label, in_label = labels
+    outs = _call(fn, args, "gradcheck")
+    seeded = [k for k in checked if outs[k].requires_grad]
+    if not seeded:
+        return
+    rng = np.random.default_rng(seed)
+    # magnitudes in [1.25, 2.5] with random signs: never close to 1 (g ignored) or 0 (g unused)
+    vs = {k: rng.choice([-1.0, 1.0], outs[k].shape) * rng.uniform(1.25, 2.5, outs[k].shape)
+          for k in seeded}
+    wrt = tuple(args[p] for p in diff)
+    grads = grad(tuple(outs[k] for k in seeded), wrt, retain_graph=True, allow_unused=True,
+                 grad_outputs=tuple(Tensor(vs[k].astype(outs[k].dtype)) for k in seeded))
+    fd_noise = 64 * np.finfo(np.float64).eps / eps  # central differences' round-off, per |f|
+    for j, (g, x) in enumerate(zip(grads, wrt)):
+        got = np.zeros(x.size) if g is None else np.asarray(g.data, dtype=np.float64).reshape(-1)
+        expected, scale, noise = np.zeros(x.size), np.zeros(x.size), 0.0
+        for k in seeded:
+            v = vs[k].reshape(-1)
+            expected += v @ numerical[k][j]
+            scale += np.abs(v) @ np.abs(numerical[k][j])
+            noise += np.abs(v).sum() * fd_noise * max(1.0, _max_abs(outs[k].data))
+        err = np.abs(got - expected)
+        bad = ~(err <= vjp_rtol * scale + noise)
+        if not bad.any():
+            continue
+        err = np.where(np.isnan(err), np.inf, err)
+        col = int(np.argmax(np.where(bad, err, -1.0)))
+        in_el = tuple(int(i) for i in np.unravel_index(col, shapes[1][diff[j]]))
+        outputs = ", ".join(out_label(k) for k in seeded)
+        raise GradcheckError(
+            f"VJP mismatch with respect to {in_label(diff[j])} for a random output gradient v "
+            f"(seeding {outputs}),\n"
+            f"  worst entry: input{diff[j]}{_index(in_el)}\n"
+            f"    v . numerical Jacobian: {float(expected[col])!r}\n"
+            f"    backward(v):            {float(got[col])!r}\n"
+            f"  {int(bad.sum())} of {bad.size} entries exceed vjp_rtol * sum|v||J| with "
+            f"vjp_rtol={vjp_rtol:.3g}\n"
+            "  (the Jacobian matched row by row with one-hot seeds: the rule uses its incoming "
+            "gradient g wrongly, e.g. ignores it (invisible for a scalar output with a seed of 1), "
+            "or is off by a small relative error; v's entries are +-[1.25, 2.5] drawn from "
+            f"numpy.random.default_rng({seed}))",
+            input_index=diff[j], input_element=in_el, numerical=float(expected[col]),
+            analytical=float(got[col]), max_abs_error=float(err.max()))
+
+
 # ----------------------------------------------------------------------------- helpers
 
 def _as_tuple(inputs) -> tuple:
@@ -322,11 +391,12 @@ def _is_float(dtype) -> bool:
     return np.issubdtype(dtype, np.floating)
 
 
-def _check_tolerances(eps, atol, rtol) -> None:
+def _check_tolerances(eps, atol, rtol, vjp_rtol) -> None:
     if not eps > 0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps!r}")
-    if not (atol >= 0 and rtol >= 0):
-        raise ValueError(f"gradcheck: atol and rtol must be >= 0, got atol={atol!r}, rtol={rtol!r}")
+    if not (atol >= 0 and rtol >= 0 and vjp_rtol >= 0):
+        raise ValueError(f"gradcheck: atol, rtol and vjp_rtol must be >= 0, got atol={atol!r}, "
+                         f"rtol={rtol!r}, vjp_rtol={vjp_rtol!r}")
 
 
 def _differentiable_positions(args, who) -> list[int]:

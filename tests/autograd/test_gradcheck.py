@@ -129,11 +129,44 @@ def test_dropped_graph_is_caught():
 
 
 def test_small_errors_respect_tolerances():
-    # derivative off by a relative 1e-4: within rtol=1e-3, outside rtol=1e-5
+    # derivative off by a relative 1e-4: within the Jacobian's rtol=1e-3, outside rtol=1e-5 ...
     fn = lambda x: x * x + 1e-4 * (x * x.detach())  # noqa: E731  f' = 2.0002x, reverse says 2.0001x
     x = leaf([1.0, 2.0])
-    assert gradcheck(fn, x)
-    assert not gradcheck(fn, x, rtol=1e-5, atol=0.0, raise_exception=False)
+    assert gradcheck(fn, x, vjp_rtol=1e-3)
+    with pytest.raises(GradcheckError, match="^Jacobian mismatch"):
+        gradcheck(fn, x, rtol=1e-5, atol=0.0)
+    # ... and caught by default by the backward seeded with a random output gradient
+    with pytest.raises(GradcheckError, match=r"^VJP mismatch with respect to input 0 .*\n  worst entry: input0\[1\]"):
+        gradcheck(fn, x)
+    assert not gradcheck(fn, x, raise_exception=False)
+
+
+def test_a_rule_that_ignores_its_incoming_gradient_is_caught_on_a_scalar_output(monkeypatch):
+    real_grad = gradcheck_module.grad
+
+    def ignoring_grad(outputs, inputs, grad_outputs=None, **kwargs):  # as if every rule dropped g
+        ones = tuple(Tensor(np.ones(o.shape, o.dtype)) for o in outputs)
+        return real_grad(outputs, inputs, grad_outputs=ones, **kwargs)
+
+    x = leaf([0.5, -1.5, 2.0])
+    monkeypatch.setattr(gradcheck_module, "grad", ignoring_grad)
+    # d/dx2 of sum(x^2) is 4: what a rule ignoring g returns, whatever v is
+    with pytest.raises(GradcheckError, match=r"(?s)^VJP mismatch .*input0\[2\]\n    v \. numerical Jacobian: .*\n"
+                                             r"    backward\(v\): +4\.0\n.*ignores it"):
+        gradcheck(lambda x: (x * x).sum(), x)
+    monkeypatch.setattr(gradcheck_module, "grad", real_grad)
+    assert gradcheck(lambda x: (x * x).sum(), x)
+
+
+@given(tensors(dtype=np.float64, min_value=-3, max_value=3))
+@FAST
+def test_random_seed_vjp_catches_a_relative_error_of_1e_4(x):
+    # a gradient (1 + 1e-4) times too large: within the Jacobian's default rtol, never within VJP_RTOL
+    fn = lambda x: (x * x).sum() + 1e-4 * (x * x.detach()).sum()  # noqa: E731
+    assert gradcheck(fn, x, vjp_rtol=1e-3)
+    if np.abs(x.data).max() > 1e-2:   # an error of 2e-4 |x| below central differences' noise is not one
+        assert not gradcheck(fn, x, raise_exception=False)
+    assert gradcheck(lambda x: (x * x).sum(), x)
 
 
 def test_float32_gradients_must_keep_the_input_dtype(monkeypatch):
@@ -205,8 +238,10 @@ def test_bad_arguments_raise_clear_errors_even_without_raise_exception():
         gradcheck(lambda x: Tensor([1, 2]), x)
     with pytest.raises(ValueError, match="eps must be positive"):
         gradcheck(lambda x: x, x, eps=0.0)
-    with pytest.raises(ValueError, match="atol and rtol must be >= 0"):
+    with pytest.raises(ValueError, match="atol, rtol and vjp_rtol must be >= 0.*rtol=-1.0"):
         gradcheck(lambda x: x, x, rtol=-1.0)
+    with pytest.raises(ValueError, match="vjp_rtol must be >= 0.*vjp_rtol=-0.1"):
+        gradgradcheck(lambda x: x, x, vjp_rtol=-0.1)
 
 
 def test_errors_from_fn_itself_propagate():
