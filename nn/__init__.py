@@ -11,7 +11,7 @@ PyTorch's and Keras's vocabulary side by side::
 ``nn`` uses only autograd's public API.
 """
 
-from . import data, datasets, init, losses, lr_scheduler, optim
+from . import callbacks, data, datasets, init, losses, lr_scheduler, optim
 from .functional_call import functional_call
 from .init import manual_seed
 from .layers import Dense, Dropout, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
@@ -35,7 +35,7 @@ from .train import EarlyStopping, accuracy, evaluate, fit, predict
 from .utils import clip_grad_norm_, clip_grad_value_
 
 __all__ = [
-    "data", "datasets", "init", "losses", "lr_scheduler", "optim", "manual_seed",
+    "callbacks", "data", "datasets", "init", "losses", "lr_scheduler", "optim", "manual_seed",
     "Module", "Parameter", "Sequential", "Linear", "Dense", "ReLU", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "Dropout", "LoadResult",
     "mse_loss", "cross_entropy", "nll_loss", "categorical_crossentropy", "binary_cross_entropy",

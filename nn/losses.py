@@ -15,7 +15,7 @@ from .utils import as_array, as_tensor
 
 __all__ = ["mse_loss", "cross_entropy", "nll_loss", "categorical_crossentropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "MSELoss",
-           "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "LOSSES", "get_loss"]
+           "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "LOSSES", "get_loss", "is_classification"]
 
 # categorical_crossentropy clips probabilities at exp(-100) before the log: log clamped at -100,
 # as PyTorch's binary_cross_entropy, with a finite gradient.
@@ -244,6 +244,14 @@ LOSSES = {
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "bce_with_logits": binary_cross_entropy_with_logits,
 }
+
+
+def is_classification(loss) -> bool:
+    """True for the cross-entropy family (functions and modules): accuracy makes sense."""
+    functions = (cross_entropy, nll_loss, categorical_crossentropy, binary_cross_entropy,
+                 binary_cross_entropy_with_logits)
+    modules = (CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss)
+    return loss in functions or isinstance(loss, modules)
 
 
 def get_loss(loss):

@@ -1,22 +1,21 @@
-"""Keras-style training loop: ``fit``, ``evaluate``, ``predict``, metrics and early stopping."""
+"""Keras-style training loop: ``fit``, ``evaluate``, ``predict`` and metrics."""
 
+import contextlib
 import math
 import warnings
 
 import numpy as np
 
-from autograd import Tensor, no_grad
+from autograd import no_grad
 
 from . import init
+from .callbacks import EarlyStopping, FitRun, as_callbacks
 from .data import batches, num_batches
-from .losses import BCEWithLogitsLoss, binary_cross_entropy_with_logits, get_loss
+from .losses import BCEWithLogitsLoss, binary_cross_entropy_with_logits, get_loss, is_classification
 from .optim import get_optimizer
+from .utils import as_array
 
-__all__ = ["fit", "evaluate", "predict", "accuracy", "EarlyStopping"]
-
-
-def _array(a):
-    return np.asarray(a.data if isinstance(a, Tensor) else a)
+__all__ = ["fit", "evaluate", "predict", "accuracy", "EarlyStopping", "METRICS"]
 
 
 def accuracy(pred, target, threshold=0.5):
@@ -27,7 +26,7 @@ def accuracy(pred, target, threshold=0.5):
     logits).  target: (N,) or (N, 1) class indices or 0/1 labels, or (N, C) one-hot /
     probabilities (C > 1).
     """
-    pred, target = _array(pred), _array(target)
+    pred, target = as_array(pred), as_array(target)
     if target.ndim == 2 and target.shape[1] == 1:  # a column of labels, not a one-hot of 1 class
         target = target.reshape(len(target))
     if pred.ndim == 2 and pred.shape[1] > 1:
@@ -42,245 +41,246 @@ def accuracy(pred, target, threshold=0.5):
     return float(np.mean(predicted == labels)) if len(labels) else 0.0
 
 
+def mean_absolute_error(pred, target):
+    """mean(|pred - target|) over every element (same shapes)."""
+    return float(np.mean(np.abs(as_array(pred) - as_array(target))))
+
+
+def mean_squared_error(pred, target):
+    """mean((pred - target)**2) over every element (same shapes)."""
+    return float(np.mean((as_array(pred) - as_array(target)) ** 2))
+
+
+# metric names accepted by fit/evaluate (Keras's short names too)
+METRICS = {"accuracy": accuracy, "acc": accuracy, "mae": mean_absolute_error,
+           "mean_absolute_error": mean_absolute_error, "mse": mean_squared_error,
+           "mean_squared_error": mean_squared_error}
+
+
 def _metric_functions(metrics, loss_fn):
-    """[(name, fn(pred_array, target_array) -> float)] from names or callables."""
+    """[(name, fn(pred_array, target_array) -> float)] from names or callables; ``None``
+    means accuracy for a classification loss (or no loss), nothing for any other."""
+    if metrics is None:
+        metrics = ("accuracy",) if loss_fn is None or is_classification(loss_fn) else ()
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
     logits_loss = loss_fn is binary_cross_entropy_with_logits \
         or isinstance(loss_fn, BCEWithLogitsLoss)
-    threshold = 0.0 if logits_loss else 0.5
     out = []
-    for metric in metrics or ():
+    for metric in metrics:
         if metric in ("accuracy", "acc"):
-            out.append(("accuracy", lambda p, t: accuracy(p, t, threshold)))
+            threshold = 0.0 if logits_loss else 0.5
+            out.append(("accuracy", lambda p, t, th=threshold: accuracy(p, t, th)))
+        elif isinstance(metric, str) and metric in METRICS:
+            out.append((METRICS[metric].__name__, METRICS[metric]))
         elif callable(metric):
             out.append((getattr(metric, "__name__", type(metric).__name__), metric))
         else:
-            raise ValueError(f"unknown metric {metric!r}; use 'accuracy' or a callable "
-                             "(pred, target) -> float")
+            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)} or a "
+                             "callable (pred, target) -> float")
     return out
 
 
-class EarlyStopping:
-    """Stop ``fit`` after ``patience`` epochs in a row in which ``monitor`` has not improved
-    by more than ``min_delta`` (Keras's rule; patience=0 stops at the first such epoch).
-
-    mode: "min", "max" or "auto" (max for names containing "acc", else min).  With
-    ``restore_best_weights`` (the default here, unlike Keras) the model ends ``fit`` holding the
-    weights of its best epoch, whether or not training stopped early.  After ``fit``:
-    ``best``, ``best_epoch`` (1-based) and ``stopped_epoch`` (0 when it ran all epochs).
-    """
-
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best_weights=True):
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
-        if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
-        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
-        self.mode, self.restore_best_weights = mode, restore_best_weights
-        self.reset()
-
-    def reset(self):
-        """Forget everything seen (``fit`` calls this at its start)."""
-        self.best = np.inf if self.mode == "min" else -np.inf
-        self.best_epoch = 0
-        self.stopped_epoch = 0
-        self._wait = 0
-        self._best_state = None
-
-    def _improved(self, value):
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
-
-    def update(self, epoch, logs, model):
-        """Record one epoch's logs; returns True when training should stop."""
-        if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, but the epoch logs have "
-                             f"only {sorted(logs)}; pass validation_data or monitor='loss'")
-        value = logs[self.monitor]
-        if self._improved(value):
-            self.best, self.best_epoch, self._wait = value, epoch, 0
-            if self.restore_best_weights:
-                self._best_state = model.state_dict()
-            return False
-        self._wait += 1
-        if self._wait >= self.patience:
-            self.stopped_epoch = epoch
-            return True
-        return False
-
-    def restore(self, model):
-        """Load the best epoch's weights into ``model`` (when restore_best_weights)."""
-        if self.restore_best_weights and self._best_state is not None:
-            model.load_state_dict(self._best_state)
+def _model_dtype(model):
+    dtypes = [p.dtype for p in model.parameters() if p.dtype.kind == "f"]
+    return dtypes[0] if dtypes else None
 
 
-def _early_stopping(early_stopping, has_validation):
-    if early_stopping is None or early_stopping is False:
-        return None
-    if isinstance(early_stopping, EarlyStopping):
-        early_stopping.reset()
-        return early_stopping
-    if isinstance(early_stopping, (int, np.integer)) and not isinstance(early_stopping, bool):
-        return EarlyStopping(monitor="val_loss" if has_validation else "loss",
-                             patience=int(early_stopping))
-    raise TypeError("early_stopping must be None, a patience (int) or an nn.EarlyStopping, "
-                    f"got {type(early_stopping).__name__}")
+def _cast(array, dtype, integers_too):
+    """Float data (and, for inputs, integer/bool data) to the model's dtype."""
+    kinds = "fiub" if integers_too else "f"
+    if dtype is None or array.dtype.kind not in kinds:
+        return array
+    return array.astype(dtype, copy=False)
 
 
-def _progress_bar(progress, total, description):
-    if not progress:
+def _as_data(model, X, y=None):
+    """Inputs cast to the model's dtype (as Keras does); float targets too, integer labels not."""
+    dtype = _model_dtype(model)
+    X = _cast(as_array(X), dtype, integers_too=True)
+    return X if y is None else (X, _cast(as_array(y), dtype, integers_too=False))
+
+
+@contextlib.contextmanager
+def _mode(model, training):
+    """Run in train or eval mode, then put back the mode the model had."""
+    was_training = model.training
+    model.train(training)
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _validation(validation_data, validation_split, X, y):
+    """(X_train, y_train, (X_val, y_val) or None): Keras's split takes the last samples."""
+    if validation_split:
+        if validation_data is not None:
+            raise ValueError("fit: give validation_data or validation_split, not both")
+        if not 0.0 < validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
+        split_at = math.floor(len(X) * (1.0 - validation_split))
+        if split_at == 0 or split_at == len(X):
+            raise ValueError(f"fit: validation_split={validation_split} of {len(X)} samples "
+                             "leaves no training or no validation sample")
+        return X[:split_at], y[:split_at], (X[split_at:], y[split_at:])
+    return X, y, validation_data
+
+
+class _Epoch:
+    """Running, sample-weighted means of the loss and the metrics over one epoch."""
+
+    def __init__(self, metric_fns):
+        self.metric_fns, self.seen, self.loss = metric_fns, 0, 0.0
+        self.metrics = [0.0] * len(metric_fns)
+
+    def add(self, loss, out, target, n):
+        self.seen += n
+        self.loss += loss * n
+        for i, (_, fn) in enumerate(self.metric_fns):
+            self.metrics[i] += fn(out, target) * n
+
+    def logs(self):
+        seen = max(self.seen, 1)
+        logs = {"loss": self.loss / seen}
+        logs.update({name: s / seen for (name, _), s in zip(self.metric_fns, self.metrics)})
+        return logs
+
+
+def _progress_bar(verbose, total, epoch, epochs):
+    if verbose != 1:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc=description, unit="batch", leave=True)
+    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=True)
 
 
 def _format(logs):
     return {key: f"{value:.4g}" for key, value in logs.items()}
 
 
+def _warn_non_finite(value, epoch, step, steps):
+    warnings.warn(f"fit: the loss is {value} at epoch {epoch}, batch {step} of {steps}; the "
+                  "weights are diverging (try a lower learning rate); training continues, "
+                  "later non-finite losses are not reported again", RuntimeWarning, stacklevel=4)
+
+
+def _train_step(model, loss_fn, optimizer, X_batch, y_batch):
+    """One forward, backward and update; returns (output, loss value)."""
+    out = model(X_batch)
+    batch_loss = loss_fn(out, y_batch)
+    optimizer.zero_grad()
+    batch_loss.backward()
+    optimizer.step()
+    return out, batch_loss.item()
+
+
 def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=None,
-        metrics=("accuracy",), early_stopping=None, progress=True, shuffle=True, rng=None):
+        validation_split=0.0, metrics=None, callbacks=(), early_stopping=None, verbose=1,
+        shuffle=True, rng=None, progress=None):
     """Train ``model`` on (X, y) for ``epochs`` passes of mini-batches; returns the history.
 
-    X: (N, ...) inputs; y: (N, ...) targets as the loss expects them (class indices for
-    cross_entropy, (N, 1) for a one-output model with mse/bce).  loss: callable (pred,
-    target) -> scalar Tensor or a name (see ``nn.losses.LOSSES``).  optimizer: an
-    ``nn.Optimizer`` or "sgd" / "adam" / "rmsprop" with default settings.  batch_size: 1 to N.
-    validation_data: optional (X_val, y_val), evaluated after each epoch.  metrics: names
-    ("accuracy") or callables (pred_array, target_array) -> float.  early_stopping: None, a
-    patience (int: monitors "val_loss" when there is validation data, else "loss", and restores
-    the best weights) or an ``nn.EarlyStopping``.  progress: a tqdm bar per epoch showing loss
-    and metrics.  shuffle / rng: reshuffle every epoch from ``rng`` (see ``nn.data.batches``).
+    Every argument is described in the README's ``nn.fit`` section.  In short: loss and
+    optimizer are objects or names; ``metrics=None`` reports accuracy only for classification
+    losses; ``callbacks`` are ``nn.callbacks`` objects or ``nn.lr_scheduler`` schedulers;
+    ``verbose`` 0 (silent), 1 (a progress bar per epoch) or 2 (one line per epoch);
+    ``progress=False`` is ``verbose=0`` (kept for old code).  X (and float y) are cast to the
+    model's dtype.  The model trains in train mode and is left in the mode it had.
 
-    Returns a dict of per-epoch lists, Keras-style: "loss", each metric, and "val_loss" /
-    "val_<metric>" with validation data.  Training values are sample-weighted means over the
-    epoch's batches, taken before each batch's update.  The model is left in the train/eval
-    mode it had before.
-
-    An empty X is a ValueError.  A batch loss that is nan or inf (diverging weights: lower the
-    learning rate) gives one RuntimeWarning naming the epoch and batch where it first happened;
-    training goes on (as in PyTorch and Keras), and the history shows the non-finite values.
+    Returns a dict of per-epoch lists, Keras-style: "loss", each metric, "val_loss" /
+    "val_<metric>" with validation data, and whatever callbacks add (such as "lr").  Training
+    values are sample-weighted means over the epoch's batches, taken before each batch's update.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+    if progress is not None:
+        verbose = 1 if progress else 0
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
     loss_fn = get_loss(loss)
-    optimizer = get_optimizer(optimizer, model.parameters())
+    optimizer = get_optimizer(optimizer, [p for p in model.parameters() if p.requires_grad])
     metric_fns = _metric_functions(metrics, loss_fn)
-    stopper = _early_stopping(early_stopping, validation_data is not None)
-    rng = init.resolve_generator(rng)
-    X, y = _array(X), _array(y)
+    X, y = _as_data(model, X, y)
     if X.ndim == 0 or len(X) == 0:
         raise ValueError(f"fit: X has no samples (shape {X.shape}); nothing to train on")
+    X, y, validation_data = _validation(validation_data, validation_split, X, y)
     steps = num_batches(len(X), batch_size)
+    callbacks = as_callbacks(callbacks, early_stopping, validation_data is not None)
+    run = FitRun(model, optimizer, epochs, steps, verbose)
+    rng = init.resolve_generator(rng)
     warned = False
-    history = {"loss": [], **{name: [] for name, _ in metric_fns}}
-    if validation_data is not None:
-        history["val_loss"] = []
-        history.update({f"val_{name}": [] for name, _ in metric_fns})
-    was_training = model.training
-    model.train()
-    try:
+    with _mode(model, training=True):
+        callbacks.on_train_begin(run)
         for epoch in range(1, epochs + 1):
-            bar = _progress_bar(progress, steps, f"epoch {epoch}/{epochs}")
-            seen, loss_sum = 0, 0.0
-            metric_sums = [0.0] * len(metric_fns)
+            run.epoch = epoch
+            callbacks.on_epoch_begin(epoch)
+            bar = _progress_bar(verbose, steps, epoch, epochs)
+            running = _Epoch(metric_fns)
             for step, (X_batch, y_batch) in enumerate(
                     batches(X, y, batch_size, shuffle=shuffle, rng=rng), start=1):
-                out = model(X_batch)
-                batch_loss = loss_fn(out, y_batch)
-                optimizer.zero_grad()
-                batch_loss.backward()
-                optimizer.step()
-                n = len(X_batch)
-                seen += n
-                value = batch_loss.item()
+                out, value = _train_step(model, loss_fn, optimizer, X_batch, y_batch)
                 if not warned and not math.isfinite(value):
                     warned = True
-                    warnings.warn(f"fit: the loss is {value} at epoch {epoch}, batch {step} of "
-                                  f"{steps}; the weights are diverging (try a lower learning "
-                                  "rate); training continues, later non-finite losses are not "
-                                  "reported again", RuntimeWarning, stacklevel=2)
-                loss_sum += value * n
-                for i, (_, fn) in enumerate(metric_fns):
-                    metric_sums[i] += fn(out.data, y_batch) * n
+                    _warn_non_finite(value, epoch, step, steps)
+                running.add(value, out.data, y_batch, len(X_batch))
+                callbacks.on_batch_end(step, value)
                 if bar is not None:
-                    running = {"loss": loss_sum / seen}
-                    running.update({name: s / seen for (name, _), s in zip(metric_fns,
-                                                                          metric_sums)})
-                    bar.set_postfix(_format(running), refresh=False)
+                    bar.set_postfix(_format(running.logs()), refresh=False)
                     bar.update(1)
-            logs = {"loss": loss_sum / max(seen, 1)}
-            logs.update({name: s / max(seen, 1) for (name, _), s in zip(metric_fns, metric_sums)})
+            logs = running.logs()
             if validation_data is not None:
-                X_val, y_val = validation_data
-                scores = evaluate(model, X_val, y_val, loss=loss_fn, metrics=metrics,
+                scores = evaluate(model, *validation_data, loss=loss_fn, metrics=metrics,
                                   batch_size=batch_size)
                 logs.update({f"val_{key}": value for key, value in scores.items()})
+            callbacks.on_epoch_end(epoch, logs)
             for key, value in logs.items():
-                history[key].append(value)
-            if bar is not None:
-                bar.set_postfix(_format(logs), refresh=True)
-                bar.close()
-            if stopper is not None and stopper.update(epoch, logs, model):
+                run.history.setdefault(key, []).append(value)
+            _report(bar, verbose, epoch, epochs, logs)
+            if run.stop_training:
                 break
-        if stopper is not None:
-            stopper.restore(model)
-    finally:
-        model.train(was_training)
-    return history
+        callbacks.on_train_end()
+    return run.history
 
 
-def _eval_mode(model):
-    was_training = model.training
-    model.eval()
-    return was_training
+def _report(bar, verbose, epoch, epochs, logs):
+    if bar is not None:
+        bar.set_postfix(_format(logs), refresh=True)
+        bar.close()
+    elif verbose == 2:
+        print(f"epoch {epoch}/{epochs}: " + ", ".join(f"{k}={v:.4g}" for k, v in logs.items()))
 
 
 def predict(model, X, batch_size=None):
     """Model outputs for X as an ndarray, in eval mode and without recording a graph.
 
-    X: (N, ...); batch_size: None (all at once) or the number of samples per forward pass.
+    X: (N, ...), cast to the model's dtype; batch_size: None (all at once) or the number of
+    samples per forward pass.
     """
-    X = _array(X)
-    was_training = _eval_mode(model)
-    try:
-        with no_grad():
-            if batch_size is None:
-                return _array(model(X)).copy()
-            parts = [_array(model(X_batch)) for X_batch in batches(X, None, batch_size,
-                                                                   shuffle=False)]
-            return np.concatenate(parts, axis=0)
-    finally:
-        model.train(was_training)
+    X = _as_data(model, X)
+    with _mode(model, training=False), no_grad():
+        if batch_size is None:
+            return as_array(model(X)).copy()
+        parts = [as_array(model(X_batch)) for X_batch in batches(X, None, batch_size,
+                                                                 shuffle=False)]
+        return np.concatenate(parts, axis=0)
 
 
-def evaluate(model, X, y, *, loss=None, metrics=("accuracy",), batch_size=None):
+def evaluate(model, X, y, *, loss=None, metrics=None, batch_size=None):
     """Loss and metrics of ``model`` on (X, y), in eval mode and without recording a graph.
 
     Returns a dict: "loss" (when ``loss`` is given, a sample-weighted mean over batches) and
-    one entry per metric.  batch_size: None (all at once) or samples per forward pass.
+    one entry per metric (``metrics=None``: accuracy for a classification loss or no loss).
+    X (and float y) are cast to the model's dtype.  batch_size: None (all at once) or samples
+    per forward pass.
     """
-    X, y = _array(X), _array(y)
+    X, y = _as_data(model, X, y)
     loss_fn = get_loss(loss) if loss is not None else None
-    metric_fns = _metric_functions(metrics, loss_fn)
-    was_training = _eval_mode(model)
-    seen, loss_sum = 0, 0.0
-    metric_sums = [0.0] * len(metric_fns)
-    try:
-        with no_grad():
-            for X_batch, y_batch in batches(X, y, batch_size or max(len(X), 1), shuffle=False):
-                out = model(X_batch)
-                n = len(X_batch)
-                seen += n
-                if loss_fn is not None:
-                    loss_sum += loss_fn(out, y_batch).item() * n
-                for i, (_, fn) in enumerate(metric_fns):
-                    metric_sums[i] += fn(out.data, y_batch) * n
-    finally:
-        model.train(was_training)
-    scores = {"loss": loss_sum / max(seen, 1)} if loss_fn is not None else {}
-    scores.update({name: s / max(seen, 1) for (name, _), s in zip(metric_fns, metric_sums)})
+    running = _Epoch(_metric_functions(metrics, loss_fn))
+    with _mode(model, training=False), no_grad():
+        for X_batch, y_batch in batches(X, y, batch_size or max(len(X), 1), shuffle=False):
+            out = model(X_batch)
+            value = loss_fn(out, y_batch).item() if loss_fn is not None else 0.0
+            running.add(value, out.data, y_batch, len(X_batch))
+    scores = running.logs()
+    if loss_fn is None:
+        del scores["loss"]
     return scores
