@@ -6,40 +6,17 @@
 >>> x.grad
 array([2., 4.])
 """
+# first: Tensor's module loads the operations, which need Tensor defined
+from autograd.tensor import Tensor  # isort: skip
+from autograd.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from autograd.engine import grad
-from autograd.functional import expand_dims, logsumexp, mean, softmax, squeeze, stack, swapaxes
 from autograd.grad_mode import enable_grad, is_grad_enabled, name_scope, no_grad
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from autograd.ops import (
-    abs,
-    add,
-    astype,
-    clip,
-    cos,
-    div,
-    exp,
-    log,
-    log_softmax,
-    matmul,
-    max,
-    maximum,
-    min,
-    minimum,
-    mul,
-    neg,
-    pow,
-    relu,
-    sigmoid,
-    sin,
-    sqrt,
-    sub,
-    sum,
-    tanh,
-    where,
-)
-from autograd.shape_ops import broadcast_to, concatenate, getitem, reshape, transpose
-from autograd.tensor import Tensor
+from autograd.primitive import EXPORTS, Primitive, primitive
 from autograd.viz import draw_graph, save_graph
+
+# the built-in functions (exp, sum, reshape, softmax...) come from the registry they are defined in
+globals().update({name: export.fn for name, export in EXPORTS.items()})
 
 
 def _warn_if_shadowed():
@@ -64,10 +41,8 @@ def _warn_if_shadowed():
 _warn_if_shadowed()
 
 __all__ = [
-    "Tensor", "draw_graph", "save_graph", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
-    "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
-    "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cos", "div", "exp", "expand_dims",
-    "getitem", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
-    "mul", "neg", "pow", "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack", "sub",
-    "sum", "swapaxes", "tanh", "transpose", "where",
+    "Tensor", "primitive", "Primitive", "grad", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
+    "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
+    "draw_graph", "save_graph",
+    *EXPORTS,
 ]

@@ -3,12 +3,17 @@
 The walk is iterative (no recursion limit) and deterministic: recorded tensors are processed in
 reverse order of creation, from a heap keyed by their stamp, so a tensor is reached only after
 every consumer has added its share to its gradient; each gradient is dropped as soon as it is used.
+At each tensor the primitive's rule gives one gradient per input that requires grad; the engine
+sums it back over broadcast dimensions, casts it to the input's dtype and routes it on.
 """
-from heapq import heappop, heappush, heappushpop
+import contextlib
+from heapq import heappop, heappush
 
 import numpy as np
 
-from autograd.grad_mode import _State, enable_grad, no_grad
+from autograd import anomaly, versions
+from autograd.grad_mode import _state, enable_grad, no_grad
+from autograd.primitive import apply
 from autograd.tensor import Tensor
 
 
@@ -17,8 +22,8 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    if lead < 0:
-        raise RuntimeError(f"internal error: a gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
+    if lead < 0 or any(n != 1 and grad.shape[lead + d] != n for d, n in enumerate(shape)):
+        raise ValueError(f"a gradient of shape {grad.shape} cannot be summed to the input's shape {shape}")
     # summing without reshaping afterwards gives a fresh array, which a leaf can keep as its .grad
     axes = tuple(lead + d for d, n in enumerate(shape) if n == 1 and grad.shape[lead + d] != 1)
     if axes:
@@ -35,34 +40,82 @@ def _released_error():
     )
 
 
-def _changed_since(a, stamp):
-    """True when tensor ``a`` was changed in place after ``stamp``, directly or through the array its data views."""
-    if a._version > stamp:
-        return True
-    array = a.data
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    entry = _State.changed.get(id(array))
-    return entry is not None and entry[1] > stamp and entry[0]() is array
+@contextlib.contextmanager
+def observe(observer):
+    """Tell ``observer`` each step of the backward walks run in this thread inside the block.
+
+    ``observer.step(t, g)``: recorded tensor ``t`` is processed with its total gradient ``g``;
+    ``observer.send(t, k, a, ga)``: its rule sent ``ga`` (summed to ``a``'s shape and dtype) to input ``k``, ``a``.
+    """
+    outer = _state.observer
+    _state.observer = observer
+    try:
+        yield observer
+    finally:
+        _state.observer = outer
 
 
-def _check_versions(t, args, n):
+class _Walk:
+    """The gradients gathered during one backward walk, and where each goes next."""
+
+    __slots__ = ("pending", "heap", "found", "wanted")
+
+    def __init__(self, wanted):
+        self.pending = {}  # negated stamp -> gradient summed so far, for the recorded tensors still to process
+        self.heap = []  # (negated stamp, tensor): the newest first, a topological order
+        self.found = {}  # id -> [tensor, gradient] for the leaves (and the tensors grad() asked for)
+        self.wanted = wanted  # ids of the tensors grad() asked for; None: every leaf (backward)
+
+    def route(self, t, g):
+        """Add gradient ``g`` to ``t``'s: gather it for a leaf, queue it for a recorded tensor."""
+        if t._prim is None:
+            key = id(t)
+            if self.wanted is None or key in self.wanted:
+                entry = self.found.get(key)
+                if entry is None:
+                    self.found[key] = [t, g]
+                else:
+                    entry[1] = entry[1] + g
+            return
+        key = -t._stamp  # reverse creation order is a topological order: all consumers come first
+        pending = self.pending
+        if key in pending:
+            pending[key] = pending[key] + g
+        else:
+            pending[key] = g
+            heappush(self.heap, (key, t))
+
+
+def _rule_error(t, k, problem):
+    return RuntimeError(f"backward of {t._prim.name}, input {k}: {problem}")
+
+
+def _input_gradient(t, k, g, out, inputs, data):
+    """The gradient ``t``'s rule sends to input ``k`` (of data ``data``), checked, summed to its shape and dtype."""
     prim = t._prim
-    if prim.saves_out and _changed_since(t, t._stamp):
-        raise RuntimeError(
-            f"the output of {prim.name} (shape {t.shape}) was changed in place after it was saved for backward; "
-            "its gradient would be wrong. Change a copy instead, or recompute it"
-        )
-    if prim.saves_args:
-        for k in range(n):
-            a = args[k]
-            if isinstance(a, Tensor) and _changed_since(a, t._stamp):
-                name = f" {a.name!r}" if a.name else ""
-                raise RuntimeError(
-                    f"input {k}{name} of {prim.name} (shape {a.shape}) was changed in place after it was saved "
-                    "for backward (directly, or through a tensor sharing its memory: one it is a reshape, .T, slice "
-                    "or detach() of); its gradient would be wrong. Change it only after backward(), or on a copy"
-                )
+    if prim.vjp is None:
+        ga = g
+    else:
+        params = t._params
+        try:
+            ga = prim.vjp(k, g, out, *inputs, **params) if params else prim.vjp(k, g, out, *inputs)
+        except Exception as exc:
+            raise _rule_error(t, k, f"the rule raised {type(exc).__name__}: {exc}") from exc
+        if isinstance(ga, Tensor) and not isinstance(g, Tensor):  # a rule built from autograd's functions
+            ga = ga.data
+        if not hasattr(ga, "dtype"):
+            raise _rule_error(t, k, f"the rule returned {type(ga).__name__}, not an array")
+    if ga.shape != data.shape:
+        try:
+            ga = unbroadcast(ga, data.shape)
+        except ValueError as exc:
+            raise _rule_error(t, k, f"the rule's gradient has shape {ga.shape}, which cannot be summed to the "
+                                    f"input's shape {data.shape}") from exc
+    if ga.dtype is not data.dtype and ga.dtype != data.dtype:
+        if ga.dtype.kind not in "fiub":
+            raise _rule_error(t, k, f"the rule's gradient has dtype {ga.dtype}; it must be a real float")
+        ga = ga.astype(data.dtype)
+    return ga
 
 
 def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
@@ -71,94 +124,42 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
     Returns {id(tensor): [tensor, gradient]} for the leaves (and, when ``wanted`` holds ids, for
     the recorded tensors whose ids are in it).  Retained intermediate gradients are stored.
     """
-    grads = {}  # pending gradients of recorded tensors, keyed by their negated stamp (unique)
-    found = {}
-    heap = []
+    walk = _Walk(wanted)
     for r, g in zip(roots, root_grads):
-        if r._prim is None:
-            key = id(r)
-            if wanted is None or key in wanted:
-                _collect(found, key, r, g)
-            continue
-        key = -r._stamp
-        if key in grads:
-            grads[key] = grads[key] + g
-        else:
-            grads[key] = g
-            heappush(heap, (key, r))
-    last_inplace = _State.last_inplace
-    carry = None  # the newest tensor to process, held back from the heap: a chain never touches it
-    while heap or carry is not None:
-        if carry is None:
-            key, t = heappop(heap)
-        else:
-            key, t = heappushpop(heap, carry)
-            carry = None
-        g = grads.pop(key)
-        prim, args = t._prim, t._args
-        if args is None:
+        walk.route(r, g)
+    pending, heap, found = walk.pending, walk.heap, walk.found
+    observer, checking = _state.observer, _state.anomaly
+    while heap:
+        key, t = heappop(heap)
+        g = pending.pop(key)
+        inputs = t._inputs
+        if inputs is None:
             raise _released_error()
-        n = len(args) - prim.n_params
         if wanted is not None and id(t) in wanted:
             found[id(t)] = [t, g]
         if t._retain and not create_graph:
             t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else _accumulated(t, g)
-        if last_inplace > -key:
-            _check_versions(t, args, n)
-        if create_graph:
-            out = _recompute(t) if prim.saves_out else None
-            inputs = args
-        elif not prim.saves_args:  # the rule reads no input values (at most .shape): pass them as they are
+        if observer is not None:
+            observer.step(t, g)
+        if versions.anything_changed_since(t._stamp):
+            versions.check_unchanged(t)
+        if create_graph:  # the rule runs on Tensors, so what it computes is recorded in turn
+            out = _recompute(t) if t._prim.reads_out else t
+            values = inputs
+        else:  # the rule runs on arrays: nothing is recorded
             out = t.data
-            inputs = args
-        else:
-            out = t.data
-            if len(args) == 1:  # unrolled for the common arities: a comprehension costs a frame
-                a0 = args[0]
-                inputs = (a0.data if isinstance(a0, Tensor) else a0,)
-            elif len(args) == 2:
-                a0, a1 = args
-                inputs = (a0.data if isinstance(a0, Tensor) else a0, a1.data if isinstance(a1, Tensor) else a1)
-            else:
-                inputs = [a.data if isinstance(a, Tensor) else a for a in args]
-        for k in range(n):
-            a = args[k]
-            if not isinstance(a, Tensor) or not a.requires_grad:
-                continue
-            vjp = prim.vjp
-            ga = g if vjp is None else vjp(k, g, out, *inputs)
-            data = a.data
-            if ga.shape != data.shape:
-                ga = unbroadcast(ga, data.shape)
-            if ga.dtype is not data.dtype and ga.dtype != data.dtype:
-                ga = ga.astype(data.dtype)
-            if a._prim is None:
-                akey = id(a)
-                if wanted is None or akey in wanted:
-                    _collect(found, akey, a, ga)
-                continue
-            akey = -a._stamp
-            if akey in grads:
-                grads[akey] = grads[akey] + ga
-            else:
-                grads[akey] = ga
-                # reverse creation order is a topological order: a tensor's consumers were all
-                # recorded after it, so they are all processed before it leaves the heap
-                if carry is not None:
-                    heappush(heap, carry)
-                carry = (akey, a)
+            values = [a.data if isinstance(a, Tensor) else a for a in inputs]
+        for k, a in enumerate(inputs):
+            if isinstance(a, Tensor) and a.requires_grad:
+                ga = _input_gradient(t, k, g, out, values, a.data)
+                if checking:
+                    anomaly.check_rule_output(t, k, g, values, ga)
+                if observer is not None:
+                    observer.send(t, k, a, ga)
+                walk.route(a, ga)
         if not retain_graph:
-            t._args = None
+            t._inputs = None
     return found
-
-
-def _collect(found, key, tensor, g):
-    """Add ``g`` to the gradient gathered for ``tensor`` (a leaf, or an input of ``grad``)."""
-    entry = found.get(key)
-    if entry is None:
-        found[key] = [tensor, g]
-    else:
-        entry[1] = entry[1] + g
 
 
 def _accumulated(t, g):
@@ -180,9 +181,7 @@ def _accumulated(t, g):
 
 def _recompute(t):
     """The output of ``t``'s primitive as a recorded Tensor, for rules that read ``out`` under create_graph."""
-    from autograd.ops import apply
-
-    return apply(t._prim, *t._args)
+    return apply(t._prim, t._inputs, t._params)
 
 
 def _owned(g, dtype):
@@ -228,10 +227,7 @@ def backward(tensor, gradient=None, retain_graph=False):
             "requires_grad=True (and not under no_grad())"
         )
     root_grad = _as_root_grad(tensor, gradient, "backward", as_tensor=False)
-    if tensor._prim is None:
-        found = {id(tensor): [tensor, root_grad]}
-    else:  # the first-order rules run on arrays only, so nothing is recorded here
-        found = _run([tensor], [root_grad], retain_graph, create_graph=False)
+    found = _run([tensor], [root_grad], retain_graph, create_graph=False)
     given = set()
     for leaf, g in found.values():
         if leaf.grad is None:

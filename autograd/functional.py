@@ -1,7 +1,13 @@
-"""Composite operations, built from the primitives in ``ops`` and ``shape_ops`` (their gradients come for free)."""
+"""Composite operations, built from the primitives in ``ops`` and ``shape_ops`` (their gradients come for free).
+
+The library composites that a learner would rather see as one step (softmax, logsumexp) record
+inside a name scope of their own, so graph images draw each as one labelled cluster.
+"""
 import numpy as np
 
 from autograd import ops, shape_ops
+from autograd.grad_mode import name_scope
+from autograd.primitive import export
 from autograd.tensor import as_tensor
 
 
@@ -13,6 +19,7 @@ def _reduced_size(x, axes, op):
     return count
 
 
+@export(group="composite", method=True, numpy=np.mean)
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis`` (None: all; int; tuple; negative)."""
     x = as_tensor(x, "mean")
@@ -20,23 +27,28 @@ def mean(x, axis=None, keepdims=False):
     return ops.sum(x, axes, keepdims) * (1.0 / _reduced_size(x, axes, "mean"))
 
 
+@export(group="composite", method=True)
 def logsumexp(x, axis=-1, keepdims=False):
-    """log(sum(exp(x))) over ``axis``, stable for inputs of any magnitude."""
+    """log(sum(exp(x))) over ``axis`` (int, tuple or None), stable for inputs of any magnitude."""
     x = as_tensor(x, "logsumexp")
     axes = ops.normalize_axes(axis, x.shape, "logsumexp")
     _reduced_size(x, axes, "logsumexp")
     # shifting by the (constant) maximum changes nothing mathematically but keeps exp() <= 1
     shift = np.max(x.data, axis=axes, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0)
-    out = ops.log(ops.sum(ops.exp(x - shift), axes, True)) + shift
-    return out if keepdims else squeeze(out, axes if axes is not None else None)
+    with name_scope("logsumexp"):
+        out = ops.log(ops.sum(ops.exp(x - shift), axes, True)) + shift
+        return out if keepdims else squeeze(out, axes if axes is not None else None)
 
 
+@export(group="composite", method=True)
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along ``axis``, stable for inputs of any magnitude."""
-    return ops.exp(ops.log_softmax(x, axis))
+    """exp(x) / sum(exp(x)) along one ``axis``, stable for inputs of any magnitude; same shape."""
+    with name_scope("softmax"):
+        return ops.exp(ops.log_softmax(x, axis))
 
 
+@export(group="composite", method=True, numpy=np.expand_dims)
 def expand_dims(x, axis):
     """Insert a size-1 dimension at ``axis``, as ``np.expand_dims``."""
     x = as_tensor(x, "expand_dims")
@@ -50,6 +62,7 @@ def expand_dims(x, axis):
     return shape_ops.reshape(x, shape)
 
 
+@export(group="composite", method=True, numpy=np.squeeze)
 def squeeze(x, axis=None):
     """Remove size-1 dimensions (all, or those in ``axis``), as ``np.squeeze``."""
     x = as_tensor(x, "squeeze")
@@ -60,6 +73,7 @@ def squeeze(x, axis=None):
     return shape_ops.reshape(x, shape)
 
 
+@export(group="composite", method=True, numpy=np.swapaxes)
 def swapaxes(x, axis1, axis2):
     """Exchange two axes, as ``np.swapaxes``."""
     x = as_tensor(x, "swapaxes")
@@ -69,6 +83,7 @@ def swapaxes(x, axis1, axis2):
     return shape_ops.transpose(x, axes)
 
 
+@export(group="composite", numpy=np.stack)
 def stack(tensors, axis=0):
     """Join tensors of one shape along a new ``axis``."""
     tensors = [as_tensor(t, "stack") for t in tensors]

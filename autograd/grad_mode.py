@@ -1,26 +1,32 @@
-"""Global recording state: grad mode (``no_grad`` / ``enable_grad``) and name scopes."""
+"""Recording state, per thread: grad mode (``no_grad`` / ``enable_grad``) and name scopes.
+
+As in PyTorch, each thread has its own: a new thread starts with recording on and outside any
+scope, and one thread's ``no_grad()`` never stops another thread's training from recording.
+"""
 import contextlib
 import functools
-import itertools
-import typing
+import threading
 
 
-class _State:
-    """Process-wide recording state read by every operation."""
+class _ThreadState(threading.local):
+    """What every operation reads to decide whether and how to record (class values are each thread's start)."""
 
     enabled = True  # record operations on tensors that require grad
     scope = None  # tuple of nested name-scope names, or None outside any scope
-    # one clock stamps every recorded tensor and every in-place change: a recorded tensor's stamp
-    # orders it after its inputs (reverse stamp order is a topological order of the graph), and an
-    # input whose version (the stamp of its last in-place change) is newer was changed after use
-    clock = itertools.count(1)
-    last_inplace = 0
-    # id(array) -> [weakref to it, stamp of its last in-place change] for the arrays tensors changed
-    # in place: a view of one (reshape, .T, getitem, detach...) is read through it, so changed with it
-    changed: typing.ClassVar[dict] = {}
+    anomaly = False  # detect_anomaly(): record each op's source line, check each rule's output
+    observer = None  # an engine observer (see engine.observe), told each step of a backward walk
+
+    def __init__(self):  # runs once in each thread that uses the state
+        self.saved_modes = []  # grad modes that the open no_grad / enable_grad blocks will restore
 
 
-state = _State
+_state = _ThreadState()
+
+
+class _Process:
+    """Process-wide counters: how many threads are in anomaly mode (0 keeps recording free of it)."""
+
+    anomaly_threads = 0
 
 
 class _GradMode:
@@ -40,15 +46,15 @@ class _GradMode:
         return super().__new__(cls)
 
     def __init__(self, func=None):
-        self._saved = []
+        pass
 
-    def __enter__(self):
-        self._saved.append(_State.enabled)
-        _State.enabled = self._value
+    def __enter__(self):  # the mode to restore is kept per thread, so one instance may serve several threads
+        _state.saved_modes.append(_state.enabled)
+        _state.enabled = self._value
         return self
 
     def __exit__(self, *exc):
-        _State.enabled = self._saved.pop()
+        _state.enabled = _state.saved_modes.pop()
         return False
 
     def __call__(self, func):
@@ -73,8 +79,8 @@ class enable_grad(_GradMode):
 
 
 def is_grad_enabled():
-    """True when operations on tensors that require grad are being recorded."""
-    return _State.enabled
+    """True when operations on tensors that require grad are being recorded (in this thread)."""
+    return _state.enabled
 
 
 class ScopeName(str):
@@ -99,9 +105,9 @@ def name_scope(name, label=None):
         raise ValueError("name_scope: the name must be a non-empty string")
     if label is not None:
         name.label = str(label)
-    outer = _State.scope
-    _State.scope = (name,) if outer is None else outer + (name,)
+    outer = _state.scope
+    _state.scope = (name,) if outer is None else (*outer, name)
     try:
-        yield _State.scope
+        yield _state.scope
     finally:
-        _State.scope = outer
+        _state.scope = outer

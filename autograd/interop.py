@@ -9,27 +9,26 @@ functions on Tensors.
 """
 import numpy as np
 
-from autograd import functional, ops, shape_ops
+from autograd import functional, ops, shape_ops  # noqa: F401  (importing them fills EXPORTS)
+from autograd.primitive import EXPORTS
 from autograd.tensor import Tensor
 
-_UFUNCS = {
-    np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div, np.power: ops.pow,
-    np.negative: ops.neg, np.positive: lambda x: x, np.matmul: ops.matmul, np.exp: ops.exp, np.log: ops.log,
-    np.sqrt: ops.sqrt, np.absolute: ops.abs, np.sin: ops.sin, np.cos: ops.cos, np.tanh: ops.tanh,
-    np.maximum: ops.maximum, np.minimum: ops.minimum,
-}
+
+def _tables():
+    """NumPy ufuncs and functions -> the autograd function (or adapter) they dispatch to, from the registry."""
+    ufuncs, functions = {np.positive: lambda x: x}, {}
+    for export in EXPORTS.values():
+        for np_fn, adapter in export.numpy.items():
+            (ufuncs if isinstance(np_fn, np.ufunc) else functions)[np_fn] = adapter or export.fn
+    return ufuncs, functions
+
+
+_UFUNCS, _FUNCTIONS = _tables()
 # ufuncs whose result carries no gradient: computed on the data
 _CONSTANT_UFUNCS = {
     np.sign, np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.isfinite, np.isnan, np.isinf, np.logical_and, np.logical_or, np.logical_not, np.invert,
     np.floor, np.ceil, np.rint, np.trunc,
-}
-_FUNCTIONS = {
-    np.sum: ops.sum, np.max: ops.max, np.amax: ops.max, np.min: ops.min, np.amin: ops.min,
-    np.mean: functional.mean, np.where: ops.where, np.clip: ops.clip, np.reshape: shape_ops.reshape,
-    np.transpose: shape_ops.transpose, np.broadcast_to: shape_ops.broadcast_to,
-    np.concatenate: shape_ops.concatenate, np.stack: functional.stack, np.expand_dims: functional.expand_dims,
-    np.squeeze: functional.squeeze, np.swapaxes: functional.swapaxes,
 }
 # functions whose result carries no gradient (indices, counts, truth values, rounded values): computed on the data
 _CONSTANT_FUNCTIONS = {
@@ -38,10 +37,7 @@ _CONSTANT_FUNCTIONS = {
     np.round, np.around,
 }
 # named in the error for a ufunc autograd cannot differentiate: what to compose one from
-_ELEMENTWISE = ", ".join(sorted(f.__name__ for f in (
-    ops.abs, ops.add, ops.clip, ops.cos, ops.div, ops.exp, ops.log, ops.matmul, ops.maximum, ops.minimum, ops.mul,
-    ops.neg, ops.pow, ops.relu, ops.sigmoid, ops.sin, ops.sqrt, ops.sub, ops.tanh, ops.where,
-)))
+_ELEMENTWISE = ", ".join(sorted(name for name, e in EXPORTS.items() if e.group in ("arithmetic", "elementwise")))
 
 
 def _numpy_name(func):
@@ -94,7 +90,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     name = f"np.{ufunc.__name__}"
     if method == "__call__" and ufunc in _UFUNCS:  # differentiable, but not with these keyword arguments
         fn = _UFUNCS[ufunc]
-        same = f" (autograd.{fn.__name__})" if getattr(ops, fn.__name__, None) is fn else ""
+        export = EXPORTS.get(getattr(fn, "__name__", ""))
+        same = f" (autograd.{fn.__name__})" if export is not None and export.fn is fn else ""
         if "out" in kwargs:
             problem = "cannot write a recorded result into an array: the array would not carry the graph"
         else:

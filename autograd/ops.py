@@ -1,165 +1,35 @@
-"""The primitives: each forward and its vector-Jacobian product (VJP) side by side.
+"""The built-in primitives: each forward and its vector-Jacobian product (VJP) side by side.
 
 Arithmetic, elementwise functions, reductions and log-softmax live here; the shape primitives
-(reshape, transpose, indexing, concatenate...) in ``shape_ops``.
+(reshape, transpose, indexing, concatenate...) in ``shape_ops``.  Each is made with the public
+``primitive`` (see ``autograd.primitive`` for the rule's contract) and registered with ``export``,
+from which its Tensor method and NumPy dispatch are derived.
 
-A VJP rule ``vjp(i, g, out, *args)`` returns the gradient for input ``i`` given the output
-gradient ``g``.  The rules use only operators, array methods and NumPy functions, so the same
-rule runs on ndarrays (first-order backward) and on Tensors (``create_graph=True``), where
-NumPy's functions dispatch back to autograd's (``interop``).
-Broadcasting and dtype are not the rules' concern: the engine sums each gradient back to its
-input's shape and casts it to its input's dtype.
+The rules use only operators, array methods and NumPy functions, so the same rule runs on
+ndarrays (first-order backward) and on Tensors (``create_graph=True``).  ``data_of`` reads a
+value that carries no gradient (a mask).  Broadcasting and dtype are not the rules' concern.
 """
 import operator
 
 import numpy as np
 
-from autograd.grad_mode import _State
+from autograd.grad_mode import _state
+from autograd.primitive import data_of, export, operand_error, primitive
 from autograd.tensor import Tensor, as_operand, as_tensor
 
-_record, _wrap = Tensor._record, Tensor._wrap
-
-
-class Primitive:
-    """An operation the engine can differentiate.
-
-    ``forward(*arrays, *params)`` computes the output; ``vjp(i, g, out, *args, *params)`` the
-    gradient of input ``i``; the last ``n_params`` arguments are not differentiable (axis, shape,
-    index...).  ``saves`` says which forward values the VJP reads, for the in-place check:
-    ``"args"``, ``"out"``, both, or neither.  A VJP that does not save ``"args"`` gets its inputs
-    as recorded (Tensors or constants) and may read only their ``.shape``.  ``vjp=None`` means
-    the gradient passes through unchanged (the engine still sums it back to the input's shape).
-    """
-
-    __slots__ = ("name", "forward", "vjp", "n_params", "saves_args", "saves_out", "label")
-
-    def __init__(self, name, forward, vjp, n_params=0, saves=(), label=None):
-        self.name = name
-        self.forward = forward
-        self.vjp = vjp
-        self.n_params = n_params
-        self.saves_args = "args" in saves
-        self.saves_out = "out" in saves
-        self.label = label  # params -> short text for graph images, e.g. "sum(axis=1)"
-
-    def __repr__(self):
-        return f"<primitive {self.name}>"
-
-
-def data_of(value):
-    """The data of a Tensor, or the value itself (rules use it for masks that carry no gradient)."""
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
-
-
-def operand_error(name, shapes, exc):
-    """A clear error for ``exc``, raised by operation ``name`` on operands of ``shapes``."""
-    shapes = [str(s) for s in shapes]
-    shapes = ", ".join(shapes[:-1]) + " and " + shapes[-1] if len(shapes) > 1 else shapes[0]
-    if isinstance(exc, ValueError) and "broadcast" in str(exc):
-        return ValueError(
-            f"{name}: shapes {shapes} cannot be broadcast together (aligned from the right, each "
-            "dimension must match or be 1); reshape or index one operand, e.g. x[:, None]"
-        )
-    return type(exc)(f"{name}: cannot apply to operands of shapes {shapes}: {exc}")
-
-
-def apply(prim, *args):
-    """Run ``prim`` on ``args`` (tensors or constants, then parameters), recording when needed."""
-    n = len(args) - prim.n_params
-    arrays = []
-    record = converted = False
-    for a in args[:n]:
-        if isinstance(a, Tensor):
-            arrays.append(a.data)
-            record = record or a.requires_grad
-        else:
-            arrays.append(as_operand(a, prim.name))
-            converted = True
-    try:
-        out = prim.forward(*arrays, *args[n:])
-    except (ValueError, TypeError, IndexError) as exc:
-        raise operand_error(prim.name, [np.shape(a) for a in arrays], exc) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if record and _State.enabled:
-        if converted or prim.saves_args:
-            args = _saved_args(prim, args, arrays, n)
-        return Tensor._record(out, prim, args)
-    return Tensor._wrap(out)
-
-
-def _saved_args(prim, args, arrays, n):
-    """``args`` as the rule will read them: constants as the forward saw them (arrays, not lists) and,
-    when the rule reads its arguments, copies of the caller's writeable arrays, so that changing one
-    after the forward cannot change the gradient."""
-    saved = [a if k >= n or isinstance(a, Tensor) else arrays[k] for k, a in enumerate(args)]
-    if prim.saves_args:
-        saved = [a.copy() if type(a) is np.ndarray and a.flags.writeable else a for a in saved]
-    return tuple(saved)
-
-
-def _binary(prim, doc):
-    """The public function of a primitive with two differentiable inputs (the hot path: no generic loop)."""
-    forward, name, saves_args = prim.forward, prim.name, prim.saves_args
-
-    def op(a, b):
-        if isinstance(a, Tensor):
-            ad, ra = a.data, a.requires_grad
-        else:  # the rules see a constant as the forward did (an array, not a list)
-            a = ad = as_operand(a, name)
-            ra = False
-        if isinstance(b, Tensor):
-            bd, rb = b.data, b.requires_grad
-        else:
-            b = bd = as_operand(b, name)
-            rb = False
-        try:
-            out = forward(ad, bd)
-        except (ValueError, TypeError) as exc:
-            raise operand_error(name, (np.shape(ad), np.shape(bd)), exc) from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        if (ra or rb) and _State.enabled:
-            if saves_args:  # the rule reads a constant array: keep a copy the caller cannot change
-                if not ra and type(a) is np.ndarray and a.flags.writeable:
-                    a = a.copy()
-                elif not rb and type(b) is np.ndarray and b.flags.writeable:
-                    b = b.copy()
-            return _record(out, prim, (a, b))
-        return _wrap(out)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
-
-
-def _unary(prim, doc):
-    """The public function of a primitive with one differentiable input and no parameters (the hot path)."""
-    forward, name = prim.forward, prim.name
-
-    def op(x):
-        if not isinstance(x, Tensor):
-            x = as_tensor(x, name)
-        out = forward(x.data)
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        if x.requires_grad and _State.enabled:
-            return _record(out, prim, (x,))
-        return _wrap(out)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
-
-
 # ---------------------------------------------------------------- arithmetic
-_add = Primitive("add", np.add, None)
-_sub = Primitive("sub", np.subtract, lambda i, g, out, a, b: g if i == 0 else -g)
-_mul = Primitive("mul", np.multiply, lambda i, g, out, a, b: g * b if i == 0 else g * a, saves=("args",))
+add = export(primitive(np.add, vjp=None, name="add", doc="Elementwise ``a + b`` with broadcasting."),
+             group="arithmetic", numpy=np.add)
+sub = export(primitive(np.subtract, vjp=lambda i, g, out, a, b: g if i == 0 else -g, name="sub", reads=(),
+                       doc="Elementwise ``a - b`` with broadcasting."), group="arithmetic", numpy=np.subtract)
+mul = export(primitive(np.multiply, vjp=lambda i, g, out, a, b: g * b if i == 0 else g * a, name="mul",
+                       reads="inputs", doc="Elementwise ``a * b`` with broadcasting."),
+             group="arithmetic", numpy=np.multiply)
 # d(a/b)/db = -a/b**2 = -out/b
-_div = Primitive("div", np.true_divide, lambda i, g, out, a, b: g / b if i == 0 else -g * out / b,
-                 saves=("args", "out"))
-_neg = Primitive("neg", np.negative, lambda i, g, out, x: -g)
+div = export(primitive(np.true_divide, vjp=lambda i, g, out, a, b: g / b if i == 0 else -g * out / b, name="div",
+                       doc="Elementwise ``a / b`` with broadcasting."), group="arithmetic", numpy=np.true_divide)
+neg = export(primitive(np.negative, vjp=lambda i, g, out, x: -g, name="neg", reads=(), doc="Elementwise ``-x``."),
+             group="arithmetic", numpy=np.negative)
 
 
 def _pow_vjp(i, g, out, a, b):
@@ -178,15 +48,9 @@ def _pow_vjp(i, g, out, a, b):
     return g * out * np.log(np.where(data_of(a) > 0, a, 1))
 
 
-_pow = Primitive("pow", np.power, _pow_vjp, saves=("args", "out"))
-
-
-add = _binary(_add, """Elementwise ``a + b`` with broadcasting.""")
-sub = _binary(_sub, """Elementwise ``a - b`` with broadcasting.""")
-mul = _binary(_mul, """Elementwise ``a * b`` with broadcasting.""")
-div = _binary(_div, """Elementwise ``a / b`` with broadcasting.""")
-neg = _unary(_neg, """Elementwise ``-x``.""")
-pow = _binary(_pow, """Elementwise ``a ** b`` with broadcasting; either side may be a Tensor.""")
+pow = export(primitive(np.power, vjp=_pow_vjp, name="pow",
+                       doc="Elementwise ``a ** b`` with broadcasting; either side may be a Tensor."),
+             group="arithmetic", numpy=np.power)
 
 
 # ---------------------------------------------------------------- matmul
@@ -211,10 +75,10 @@ def _matmul_vjp(i, g, out, a, b):
     return grad.reshape(grad.shape[:-1]) if b_vec else grad
 
 
-_matmul = Primitive("matmul", np.matmul, _matmul_vjp, saves=("args",))
-_matmul_op = _binary(_matmul, "``a @ b`` without the shape check.")
+_matmul = primitive(np.matmul, vjp=_matmul_vjp, name="matmul", reads="inputs")
 
 
+@export(group="arithmetic", numpy=np.matmul)
 def matmul(a, b):
     """Matrix product with NumPy's ``matmul`` semantics: 1-D operands, batched N-D with broadcast batch dims."""
     if isinstance(a, Tensor):
@@ -232,10 +96,15 @@ def matmul(a, b):
     kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
         raise ValueError(f"matmul: {sa} @ {sb}: {ka} != {kb}")
-    return _matmul_op(a, b)
+    return _matmul(a, b)
 
 
 # ---------------------------------------------------------------- elementwise functions
+def _elementwise(forward, vjp, name, doc, reads, numpy=()):
+    return export(primitive(forward, vjp=vjp, name=name, reads=reads, doc=doc), group="elementwise",
+                  method=True, numpy=numpy)
+
+
 def _sigmoid_forward(x):
     # exp(-log(1 + exp(-x))) stays finite and warning-free for any x and keeps
     # relative precision for very negative x, where 1/(1+exp(-x)) would overflow
@@ -243,26 +112,19 @@ def _sigmoid_forward(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
-_exp = Primitive("exp", np.exp, lambda i, g, out, x: g * out, saves=("out",))
-_log = Primitive("log", np.log, lambda i, g, out, x: g / x, saves=("args",))
-_sqrt = Primitive("sqrt", np.sqrt, lambda i, g, out, x: g / (out * 2), saves=("out",))
-_abs = Primitive("abs", np.abs, lambda i, g, out, x: g * np.sign(x), saves=("args",))
-_sin = Primitive("sin", np.sin, lambda i, g, out, x: g * np.cos(x), saves=("args",))
-_cos = Primitive("cos", np.cos, lambda i, g, out, x: -g * np.sin(x), saves=("args",))
-_sigmoid = Primitive("sigmoid", _sigmoid_forward, lambda i, g, out, x: g * out * (1.0 - out), saves=("out",))
-_tanh = Primitive("tanh", np.tanh, lambda i, g, out, x: g * (1.0 - out * out), saves=("out",))
-_relu = Primitive("relu", lambda x: np.maximum(x, 0), lambda i, g, out, x: g * (data_of(out) > 0), saves=("out",))
-
-
-exp = _unary(_exp, """Elementwise e**x.""")
-log = _unary(_log, """Elementwise natural logarithm.""")
-sqrt = _unary(_sqrt, """Elementwise square root.""")
-abs = _unary(_abs, """Elementwise |x| (gradient 0 at 0).""")
-sin = _unary(_sin, """Elementwise sine.""")
-cos = _unary(_cos, """Elementwise cosine.""")
-sigmoid = _unary(_sigmoid, """Elementwise logistic function 1 / (1 + e**-x), stable for any x.""")
-tanh = _unary(_tanh, """Elementwise hyperbolic tangent.""")
-relu = _unary(_relu, """Elementwise max(x, 0) (gradient 0 at 0).""")
+exp = _elementwise(np.exp, lambda i, g, out, x: g * out, "exp", "Elementwise e**x.", "out", np.exp)
+log = _elementwise(np.log, lambda i, g, out, x: g / x, "log", "Elementwise natural logarithm.", "inputs", np.log)
+sqrt = _elementwise(np.sqrt, lambda i, g, out, x: g / (out * 2), "sqrt", "Elementwise square root.", "out", np.sqrt)
+abs = _elementwise(np.abs, lambda i, g, out, x: g * np.sign(x), "abs", "Elementwise |x| (gradient 0 at 0).",
+                   "inputs", np.absolute)
+sin = _elementwise(np.sin, lambda i, g, out, x: g * np.cos(x), "sin", "Elementwise sine.", "inputs", np.sin)
+cos = _elementwise(np.cos, lambda i, g, out, x: -g * np.sin(x), "cos", "Elementwise cosine.", "inputs", np.cos)
+sigmoid = _elementwise(_sigmoid_forward, lambda i, g, out, x: g * out * (1.0 - out), "sigmoid",
+                       "Elementwise logistic function 1 / (1 + e**-x), stable for any x.", "out")
+tanh = _elementwise(np.tanh, lambda i, g, out, x: g * (1.0 - out * out), "tanh", "Elementwise hyperbolic tangent.",
+                    "out", np.tanh)
+relu = _elementwise(lambda x: np.maximum(x, 0), lambda i, g, out, x: g * (data_of(out) > 0), "relu",
+                    "Elementwise max(x, 0) (gradient 0 at 0).", "out")
 
 
 def _extremum_weight(a, b, greater):
@@ -272,31 +134,25 @@ def _extremum_weight(a, b, greater):
     return np.where(wins, 1.0, np.where(a == b, 0.5, 0.0))
 
 
-_maximum = Primitive(
-    "maximum", np.maximum,
-    lambda i, g, out, a, b: g * (_extremum_weight(a, b, True) if i == 0 else _extremum_weight(b, a, True)),
-    saves=("args",))
-_minimum = Primitive(
-    "minimum", np.minimum,
-    lambda i, g, out, a, b: g * (_extremum_weight(a, b, False) if i == 0 else _extremum_weight(b, a, False)),
-    saves=("args",))
+maximum = _elementwise(
+    np.maximum, lambda i, g, out, a, b: g * (_extremum_weight(a, b, True) if i == 0 else _extremum_weight(b, a, True)),
+    "maximum", "Elementwise maximum with broadcasting; ties split the gradient evenly.", "inputs", np.maximum)
+minimum = _elementwise(
+    np.minimum, lambda i, g, out, a, b: g * (_extremum_weight(a, b, False) if i == 0 else _extremum_weight(b, a, False)),
+    "minimum", "Elementwise minimum with broadcasting; ties split the gradient evenly.", "inputs", np.minimum)
 
 
-maximum = _binary(_maximum, """Elementwise maximum with broadcasting; ties split the gradient evenly.""")
-minimum = _binary(_minimum, """Elementwise minimum with broadcasting; ties split the gradient evenly.""")
+_where = primitive(lambda a, b, *, cond: np.where(cond, a, b),
+                   vjp=lambda i, g, out, a, b, *, cond: np.where(cond, g, 0) if i == 0 else np.where(cond, 0, g),
+                   name="where", reads=(), label=lambda cond: "where")
 
 
-_where = Primitive(
-    "where", lambda a, b, cond: np.where(cond, a, b),
-    lambda i, g, out, a, b, cond: np.where(cond, g, 0) if i == 0 else np.where(cond, 0, g),
-    n_params=1)
-
-
+@export(group="elementwise", numpy=np.where)
 def where(cond, a, b):
     """Elementwise ``a`` where ``cond`` is true, else ``b``, with broadcasting (``cond`` carries no gradient)."""
     cond = np.array(data_of(cond), dtype=bool)  # a copy: the rule reads it, the caller may change theirs
     try:
-        return apply(_where, a, b, cond)
+        return _where(a, b, cond=cond)
     except ValueError as exc:
         shapes = [cond.shape] + [np.shape(data_of(v)) for v in (a, b)]
         try:
@@ -307,7 +163,7 @@ def where(cond, a, b):
         raise
 
 
-def _clip_vjp(i, g, out, x, lo, hi):
+def _clip_vjp(i, g, out, x, *, lo, hi):
     x = data_of(x)
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
@@ -317,7 +173,7 @@ def _clip_vjp(i, g, out, x, lo, hi):
     return g * inside
 
 
-_clip = Primitive("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_vjp, n_params=2, saves=("args",),
+_clip = primitive(lambda x, *, lo, hi: np.clip(x, lo, hi), vjp=_clip_vjp, name="clip", reads="inputs",
                   label=lambda lo, hi: f"clip({_short(lo)}, {_short(hi)})")
 
 
@@ -325,12 +181,22 @@ def _short(bound):
     return f"{bound:.4g}" if isinstance(bound, (float, np.floating)) else str(bound)
 
 
+def _np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
+    """``np.clip``'s signature (positional, ``a_min``/``a_max`` and NumPy 2's ``min``/``max``) on a Tensor."""
+    if out is not None or kwargs:
+        raise TypeError(f"np.clip on a Tensor takes no {'out' if out is not None else ', '.join(kwargs)} argument")
+    if (a_min is not None and min is not None) or (a_max is not None and max is not None):
+        raise TypeError("np.clip: give each bound once (a_min or min, a_max or max)")
+    return clip(a, a_min if min is None else min, a_max if max is None else max)
+
+
+@export(group="elementwise", method=True, numpy={np.clip: _np_clip})
 def clip(x, lo=None, hi=None):
-    """Elementwise ``x`` limited to [lo, hi] (either may be None); gradient 1 inside, 0 outside."""
+    """Elementwise ``x`` limited to [lo, hi] (constant bounds; either may be None); gradient 1 inside, 0 outside."""
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
     for name, bound in (("lo", lo), ("hi", hi)):
-        if isinstance(bound, Tensor) and bound.requires_grad and _State.enabled:
+        if isinstance(bound, Tensor) and bound.requires_grad and _state.enabled:
             raise RuntimeError(
                 f"clip: the bound {name} requires grad, but clip treats its bounds as constants and would drop "
                 f"that gradient; use autograd.maximum(x, lo) for a lower bound and autograd.minimum(x, hi) for "
@@ -340,19 +206,20 @@ def clip(x, lo=None, hi=None):
     lo, hi = (None if v is None else v.data if isinstance(v, Tensor) else as_operand(v, "clip") for v in (lo, hi))
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
-    return apply(_clip, x, lo, hi)
+    return _clip(x, lo=lo, hi=hi)
 
 
-_astype = Primitive("astype", lambda x, dtype: x.astype(dtype), None, n_params=1,
+_astype = primitive(lambda x, *, dtype: x.astype(dtype), vjp=None, name="astype", reads=(),
                     label=lambda dtype: f"astype({np.dtype(dtype).name})")
 
 
+@export(group="elementwise", method=True)
 def astype(x, dtype):
-    """``x`` converted to a float ``dtype``; the gradient is converted back."""
+    """``x`` converted to ``dtype`` (a float dtype when it requires grad); the gradient is converted back."""
     dtype = np.dtype(dtype)
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
         raise TypeError(f"astype: a tensor that requires grad can only become a float dtype, not {dtype}")
-    return apply(_astype, x, dtype)
+    return _astype(x, dtype=dtype)
 
 
 # ---------------------------------------------------------------- axes and reductions
@@ -407,12 +274,12 @@ def _keepdims_shape(shape, axis):
     return tuple(1 if d in axis else s for d, s in enumerate(shape))
 
 
-def _sum_vjp(i, g, out, x, axis, keepdims):
+def _sum_vjp(i, g, out, x, *, axis, keepdims):
     shape = x.shape
     return np.broadcast_to(g.reshape(_keepdims_shape(shape, axis)), shape)
 
 
-def _extremum_vjp(i, g, out, x, axis, keepdims):
+def _extremum_vjp(i, g, out, x, *, axis, keepdims):
     shape = np.shape(x)
     kshape = _keepdims_shape(shape, axis)
     x, top = data_of(x), data_of(out).reshape(kshape)
@@ -421,55 +288,64 @@ def _extremum_vjp(i, g, out, x, axis, keepdims):
     return g.reshape(kshape) * share.astype(x.dtype, copy=False)
 
 
-_sum = Primitive("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), _sum_vjp,
-                 n_params=2, label=_axes_label("sum"))
-_max = Primitive("max", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-                 n_params=2, saves=("args", "out"), label=_axes_label("max"))
-_min = Primitive("min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), _extremum_vjp,
-                 n_params=2, saves=("args", "out"), label=_axes_label("min"))
+_sum = primitive(lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), vjp=_sum_vjp, name="sum",
+                 reads=(), label=_axes_label("sum"))
+_max = primitive(lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), vjp=_extremum_vjp, name="max",
+                 label=_axes_label("max"))
+_min = primitive(lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), vjp=_extremum_vjp, name="min",
+                 label=_axes_label("min"))
 
 
 def _reduce(prim, x, axis, keepdims):
-    x = as_tensor(x, prim.name)
-    axis = normalize_axes(axis, x.data.shape, prim.name)
-    if prim is not _sum and x.data.size == 0:
-        raise ValueError(f"{prim.name}: the tensor of shape {x.shape} is empty, so it has no {prim.name}imum")
-    return apply(prim, x, axis, bool(keepdims))
+    name = prim.primitive.name
+    x = as_tensor(x, name)
+    axes = normalize_axes(axis, x.data.shape, name)
+    if prim is not _sum:
+        empty = x.data.size == 0 if axes is None else any(x.data.shape[a] == 0 for a in axes)
+        if empty:
+            raise ValueError(f"{name}: the reduced part of the tensor of shape {x.shape} is empty, "
+                             f"so it has no {name}imum")
+    return prim(x, axis=axes, keepdims=bool(keepdims))
 
 
+@export(group="reduction", method=True, numpy=np.sum)
 def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (None: all; int; tuple; negative counts from the end)."""
+    """Sum over ``axis`` (None: all; int; tuple; negative counts from the end): (2, 3).sum(axis=0) -> (3,)."""
     return _reduce(_sum, x, axis, keepdims)
 
 
+@export(group="reduction", method=True, numpy=(np.max, np.amax))
 def max(x, axis=None, keepdims=False):
-    """Maximum over ``axis``; tied maxima share the gradient evenly."""
+    """Maximum over ``axis`` (None: all; int; tuple); tied maxima share the gradient evenly."""
     return _reduce(_max, x, axis, keepdims)
 
 
+@export(group="reduction", method=True, numpy=(np.min, np.amin))
 def min(x, axis=None, keepdims=False):
-    """Minimum over ``axis``; tied minima share the gradient evenly."""
+    """Minimum over ``axis`` (None: all; int; tuple); tied minima share the gradient evenly."""
     return _reduce(_min, x, axis, keepdims)
 
 
 # ---------------------------------------------------------------- softmax
-def _log_softmax_forward(x, axis):
+def _log_softmax_forward(x, *, axis):
+    if x.shape[axis] == 0:  # an empty axis: an empty result, as NumPy and torch
+        return np.empty(x.shape, dtype=np.result_type(x, np.float16))
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 # d log_softmax(x)_j / dx_k = delta_jk - softmax(x)_k, so the VJP is g - softmax * sum(g)
-_log_softmax = Primitive(
-    "log_softmax", _log_softmax_forward,
-    lambda i, g, out, x, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
-    n_params=1, saves=("out",), label=lambda axis: f"log_softmax(axis={axis})")
+_log_softmax = primitive(
+    _log_softmax_forward, vjp=lambda i, g, out, x, *, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
+    name="log_softmax", reads="out", label=lambda axis: f"log_softmax(axis={axis})")
 
 
+@export(group="elementwise", method=True)
 def log_softmax(x, axis=-1):
-    """log(softmax(x)) along ``axis``, fused and stable for any finite input (a primitive for speed)."""
+    """log(softmax(x)) along one ``axis``, fused and stable for any finite input (a primitive for speed); same shape."""
     x = as_tensor(x, "log_softmax")
     if x.ndim == 0:
         raise ValueError("log_softmax: needs at least one dimension, got a 0-d tensor")
     if isinstance(axis, (tuple, list)):
         raise TypeError(f"log_softmax: axis must be one int, got {axis!r}")
-    return apply(_log_softmax, x, normalize_axis(axis, x.shape, "log_softmax"))
+    return _log_softmax(x, axis=normalize_axis(axis, x.shape, "log_softmax"))

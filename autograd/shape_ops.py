@@ -1,19 +1,30 @@
 """The shape primitives: reshape, transpose, broadcast_to, indexing (and its adjoint, scatter), concatenate.
 
 Each forward and its vector-Jacobian product side by side, as in ``ops``; the composites built
-from them (expand_dims, squeeze, swapaxes, stack) are in ``functional``.
+from them (expand_dims, squeeze, swapaxes, stack) are in ``functional``.  Their rules read only
+shapes and indices (``reads=()``).
 """
+import numbers
 import operator
 
 import numpy as np
 
-from autograd.ops import Primitive, apply, axis_index, data_of, normalize_axis
+from autograd.ops import axis_index, data_of, normalize_axis
+from autograd.primitive import export, primitive
 from autograd.tensor import Tensor, as_tensor
 
-_reshape = Primitive("reshape", np.reshape, lambda i, g, out, x, shape: g.reshape(x.shape), n_params=1,
-                     label=lambda shape: f"reshape{shape}")
+_reshape = primitive(lambda x, *, shape: np.reshape(x, shape), vjp=lambda i, g, out, x, *, shape: g.reshape(x.shape),
+                     name="reshape", reads=(), label=lambda shape: f"reshape{shape}")
 
 
+def _reshape_method(self, *shape):
+    """
+
+    As a method the shape may also be separate ints: (2, 3).reshape(3, -1) -> (3, 2)."""
+    return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+
+@export(group="shape", method=_reshape_method, numpy=np.reshape)
 def reshape(x, shape):
     """The same data in ``shape`` (a tuple; one entry may be -1)."""
     x = as_tensor(x, "reshape")
@@ -24,16 +35,29 @@ def reshape(x, shape):
     except TypeError:
         raise TypeError(f"reshape: the new shape must be ints (one may be -1), got {shape!r}") from None
     try:
-        return apply(_reshape, x, shape)
+        return _reshape(x, shape=shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} (size {x.size}) into {shape}") from None
 
 
-_transpose = Primitive("transpose", np.transpose,
-                       lambda i, g, out, x, axes: g.transpose(None if axes is None else np.argsort(axes)),
-                       n_params=1, label=lambda axes: "transpose" if axes is None else f"transpose{axes}")
+_transpose = primitive(
+    lambda x, *, axes: np.transpose(x, axes),
+    vjp=lambda i, g, out, x, *, axes: g.transpose(None if axes is None else tuple(np.argsort(axes))),
+    name="transpose", reads=(), label=lambda axes: "transpose" if axes is None else f"transpose{axes}")
 
 
+def _transpose_method(self, *axes):
+    """
+
+    As a method the axes may also be separate ints: (2, 3, 4).transpose(2, 0, 1) -> (4, 2, 3)."""
+    if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
+        axes = axes[0]  # a tuple, a list, an array or None
+    elif not axes:
+        axes = None
+    return transpose(self, axes)
+
+
+@export(group="shape", method=_transpose_method, numpy=np.transpose)
 def transpose(x, axes=None):
     """Permute the axes (None reverses them), as ``np.transpose``."""
     x = as_tensor(x, "transpose")
@@ -44,15 +68,16 @@ def transpose(x, axes=None):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of shape {x.shape} "
                              "(negative axes count from the end)")
         axes = permutation
-    return apply(_transpose, x, axes)
+    return _transpose(x, axes=axes)
 
 
-_broadcast_to = Primitive("broadcast_to", np.broadcast_to, None, n_params=1,
+_broadcast_to = primitive(lambda x, *, shape: np.broadcast_to(x, shape), vjp=None, name="broadcast_to", reads=(),
                           label=lambda shape: f"broadcast_to{shape}")
 
 
+@export(group="shape", method=True, numpy=np.broadcast_to)
 def broadcast_to(x, shape):
-    """``x`` broadcast to ``shape`` (read-only view); the gradient is summed back."""
+    """``x`` broadcast to ``shape`` (a read-only view); the gradient is summed back: (3,) -> (2, 3)."""
     x = as_tensor(x, "broadcast_to")
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     try:
@@ -61,7 +86,7 @@ def broadcast_to(x, shape):
             raise ValueError
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
-    return apply(_broadcast_to, x, shape)
+    return _broadcast_to(x, shape=shape)
 
 
 def _is_basic_index(index):
@@ -83,7 +108,7 @@ def _clean_index(index):
     return index
 
 
-def _scatter_forward(g, shape, index):
+def _scatter_forward(g, *, shape, index):
     grad = np.zeros(shape, dtype=g.dtype)
     if _is_basic_index(index) or (isinstance(index, np.ndarray) and index.dtype == np.bool_):
         grad[index] = g  # no position is selected twice
@@ -107,13 +132,13 @@ def _index_label(index):
     return "getitem[" + ", ".join(part(p) for p in parts) + "]"
 
 
-_getitem = Primitive("getitem", lambda x, index: x[index],
-                     lambda i, g, out, x, index: scatter(g, x.shape, index), n_params=1,
-                     label=_index_label)
-_scatter = Primitive("scatter", _scatter_forward, lambda i, g, out, y, shape, index: g[index], n_params=2,
+_getitem = primitive(lambda x, *, index: x[index], vjp=lambda i, g, out, x, *, index: scatter(g, x.shape, index),
+                     name="getitem", reads=(), label=lambda index: _index_label(index))
+_scatter = primitive(_scatter_forward, vjp=lambda i, g, out, y, *, shape, index: g[index], name="scatter", reads=(),
                      label=lambda shape, index: "scatter")
 
 
+@export(group="shape")
 def getitem(x, index):
     """``x[index]``: basic slicing, None/Ellipsis, integer arrays and boolean masks."""
     x = as_tensor(x, "getitem")
@@ -122,35 +147,28 @@ def getitem(x, index):
         x.data[index]
     except (IndexError, ValueError, TypeError) as exc:
         raise IndexError(f"getitem: invalid index {index!r} for a tensor of shape {x.shape}: {exc}") from None
-    return apply(_getitem, x, index)
+    return _getitem(x, index=index)
 
 
 def scatter(g, shape, index):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate): the adjoint of getitem."""
     if isinstance(g, Tensor):
-        return apply(_scatter, g, tuple(shape), index)
-    return _scatter_forward(g, shape, index)
+        return _scatter(g, shape=tuple(shape), index=index)
+    return _scatter_forward(g, shape=shape, index=index)
 
 
-def _concatenate_vjp(i, g, out, *args):
-    *xs, axis = args
+def _concatenate_vjp(i, g, out, *xs, axis):
     start = sum(x.shape[axis] for x in xs[:i])
     index = [slice(None)] * g.ndim
     index[axis] = slice(start, start + xs[i].shape[axis])
     return g[tuple(index)]
 
 
-class _Concatenate(Primitive):
-    __slots__ = ()
-
-    def __init__(self):
-        super().__init__("concatenate", lambda *a: np.concatenate(a[:-1], axis=a[-1]), _concatenate_vjp,
-                         n_params=1, label=lambda axis: f"concatenate(axis={axis})")
+_concatenate = primitive(lambda *xs, axis: np.concatenate(xs, axis=axis), vjp=_concatenate_vjp, name="concatenate",
+                         reads=(), label=lambda axis: f"concatenate(axis={axis})")
 
 
-_concatenate = _Concatenate()
-
-
+@export(group="shape", numpy=np.concatenate)
 def concatenate(tensors, axis=0):
     """Join a sequence of tensors along an existing ``axis``."""
     tensors = list(tensors)
@@ -166,4 +184,4 @@ def concatenate(tensors, axis=0):
     for s in shapes:
         if len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]:
             raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
-    return apply(_concatenate, *tensors, axis)
+    return _concatenate(*tensors, axis=axis)

@@ -1,18 +1,17 @@
 """``Tensor``: an ndarray that records the primitive operations applied to it.
 
-A recorded tensor is its own graph node: ``_prim`` is the primitive that produced it and
-``_args`` its inputs (tensors, constants, then the primitive's parameters).  Nodes point only
+A recorded tensor is its own graph node: ``_prim`` is the primitive that produced it,
+``_inputs`` its inputs (tensors or constants) and ``_params`` its keyword parameters.  Nodes point only
 at their inputs, never at their outputs, so a graph holds no reference cycles and is freed by
 reference counting alone.
 """
-import numbers
-import weakref
 
 import numpy as np
 
-from autograd.grad_mode import _State
+from autograd import versions
+from autograd.grad_mode import _Process, _state
 
-_next_stamp = _State.clock.__next__  # one clock for stamps and versions (see grad_mode)
+_next_stamp = versions.next_stamp
 
 _FLOAT_KINDS = "f"
 _NUMERIC_KINDS = "biuf"
@@ -72,7 +71,9 @@ class Tensor:
         "requires_grad": "True when the operations applied to this tensor are recorded for backward().",
         "name": "A label for graph images and error messages, or None.",
         "_prim": "The primitive that produced this tensor; None for a leaf.",
-        "_args": "The primitive's inputs then its parameters; None once backward() released them.",
+        "_inputs": "The primitive's inputs (Tensors or constants); None once backward() released them.",
+        "_params": "The primitive's keyword parameters (a dict), or None.",
+        "_trace": "Where the op was called (file, line, code), recorded in anomaly mode only.",
         "_version": "The clock stamp of the last in-place change of the data; 0 if never changed.",
         "_stamp": "The clock stamp of the recording; reverse stamp order is a topological order.",
         "_scope": "The name scopes the tensor was recorded in (a tuple), or None.",
@@ -101,7 +102,8 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.name = None if name is None else str(name)
         self._prim = None
-        self._args = None
+        self._inputs = None
+        self._params = None
         self._version = 0
         self._stamp = 0
         self._scope = None
@@ -117,7 +119,8 @@ class Tensor:
         t.requires_grad = False
         t.name = None
         t._prim = None
-        t._args = None
+        t._inputs = None
+        t._params = None
         t._version = 0
         t._stamp = 0
         t._scope = None
@@ -125,19 +128,22 @@ class Tensor:
         return t
 
     @staticmethod
-    def _record(data, prim, args):
-        """A recorded tensor: the output ``data`` of primitive ``prim`` applied to ``args``."""
+    def _record(data, prim, inputs, params):
+        """A recorded tensor: the output ``data`` of primitive ``prim`` applied to ``inputs`` with ``params``."""
         t = object.__new__(Tensor)
         t.data = data
         t.grad = None
         t.requires_grad = True
         t.name = None
         t._prim = prim
-        t._args = args
+        t._inputs = inputs
+        t._params = params
         t._version = 0
         t._stamp = _next_stamp()
-        t._scope = _State.scope
+        t._scope = _state.scope
         t._retain = False
+        if _Process.anomaly_threads and _state.anomaly:  # one integer test when anomaly mode is off
+            t._trace = anomaly.caller()
         return t
 
     # ----- attributes -----
@@ -248,6 +254,17 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     __str__ = __repr__
+
+    def __format__(self, spec):
+        """``f"{t:.4f}"`` formats a one-element tensor like its value; an empty spec gives ``str(t)``."""
+        if not spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a one-element tensor, this one has shape {self.shape}; format "
+                f"t.item() for one value, or np.array2string(t.numpy(), formatter=...) for an array"
+            )
+        return format(self.data.item(), spec)
     __hash__ = object.__hash__
 
     # ----- operators -----
@@ -330,7 +347,7 @@ class Tensor:
 
     # ----- in-place operators: in place when nothing is recorded, else a new recorded tensor -----
     def _inplace(self, other, ufunc, symbol, out_of_place):
-        if _State.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        if _state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             if self._prim is None and self.requires_grad:
                 raise self._leaf_update_error(symbol)
             return out_of_place(self, other)
@@ -385,15 +402,7 @@ class Tensor:
         )
 
     def _mark_changed(self):
-        """Stamp an in-place change of this tensor's data (an array it owns) for the version checks."""
-        data = self.data
-        self._version = _State.last_inplace = stamp = _next_stamp()
-        key = id(data)
-        entry = _State.changed.get(key)
-        if entry is None or entry[0]() is not data:
-            ref = weakref.ref(data, lambda _, key=key: _State.changed.pop(key, None))
-            entry = _State.changed[key] = [ref, 0]
-        entry[1] = stamp
+        versions.mark_changed(self)
 
     def __iadd__(self, other):
         return self._inplace(other, np.add, "+=", ops.add)
@@ -412,7 +421,7 @@ class Tensor:
 
     def __imatmul__(self, other):
         """``t @= m``: in place when nothing is recorded (the product must keep t's shape), else a new tensor."""
-        recording = _State.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        recording = _state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
         if recording:
             if self._prim is None and self.requires_grad:
                 raise self._leaf_update_error("@=")
@@ -431,7 +440,7 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
-        if _State.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        if _state.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
             raise RuntimeError(
                 "item assignment on a tensor that requires grad is not recorded; build a new tensor "
                 "with where() or concatenate(), or assign under no_grad()"
@@ -451,118 +460,10 @@ class Tensor:
     def __array_function__(self, func, types, args, kwargs):
         return interop.dispatch_function(func, args, kwargs)
 
-    # ----- methods that mirror the functions in autograd -----
-    def exp(self):
-        """Elementwise e**x."""
-        return ops.exp(self)
-
-    def log(self):
-        """Elementwise natural logarithm."""
-        return ops.log(self)
-
-    def sqrt(self):
-        """Elementwise square root."""
-        return ops.sqrt(self)
-
-    def abs(self):
-        """Elementwise |x| (gradient 0 at 0)."""
-        return ops.abs(self)
-
-    def sin(self):
-        """Elementwise sine."""
-        return ops.sin(self)
-
-    def cos(self):
-        """Elementwise cosine."""
-        return ops.cos(self)
-
-    def sigmoid(self):
-        """Elementwise logistic function 1 / (1 + e**-x), stable for any x."""
-        return ops.sigmoid(self)
-
-    def tanh(self):
-        """Elementwise hyperbolic tangent."""
-        return ops.tanh(self)
-
-    def relu(self):
-        """Elementwise max(x, 0) (gradient 0 at 0)."""
-        return ops.relu(self)
-
-    def clip(self, lo=None, hi=None):
-        """Elementwise limited to [lo, hi] (constant bounds; either may be None); gradient 1 inside, 0 outside."""
-        return ops.clip(self, lo, hi)
-
-    def maximum(self, other):
-        """Elementwise maximum with ``other`` (broadcast); ties split the gradient evenly."""
-        return ops.maximum(self, other)
-
-    def minimum(self, other):
-        """Elementwise minimum with ``other`` (broadcast); ties split the gradient evenly."""
-        return ops.minimum(self, other)
-
-    def sum(self, axis=None, keepdims=False):
-        """Sum over ``axis`` (None: all; int; tuple; negative counts from the end): (2, 3).sum(axis=0) -> (3,)."""
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        """Arithmetic mean over ``axis`` (None: all; int; tuple; negative counts from the end)."""
-        return functional.mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        """Maximum over ``axis`` (None: all; int; tuple); tied maxima share the gradient evenly."""
-        return ops.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        """Minimum over ``axis`` (None: all; int; tuple); tied minima share the gradient evenly."""
-        return ops.min(self, axis, keepdims)
-
-    def reshape(self, *shape):
-        """The same data in a new shape, a tuple or separate ints, one may be -1: (2, 3).reshape(3, -1) -> (3, 2)."""
-        return shape_ops.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes):
-        """Permute the axes, a tuple or separate ints (none: reverse them): (2, 3, 4).transpose(2, 0, 1) -> (4, 2, 3)."""
-        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
-            axes = axes[0]  # a tuple, a list, an array or None
-        elif not axes:
-            axes = None
-        return shape_ops.transpose(self, axes)
-
-    def swapaxes(self, axis1, axis2):
-        """Exchange two axes: (2, 3, 4).swapaxes(0, -1) -> (4, 3, 2)."""
-        return functional.swapaxes(self, axis1, axis2)
-
-    def expand_dims(self, axis):
-        """Insert a size-1 dimension at ``axis``: (2, 3).expand_dims(1) -> (2, 1, 3)."""
-        return functional.expand_dims(self, axis)
-
-    def squeeze(self, axis=None):
-        """Remove size-1 dimensions (all, or those in ``axis``): (2, 1, 3).squeeze() -> (2, 3)."""
-        return functional.squeeze(self, axis)
-
-    def broadcast_to(self, shape):
-        """Broadcast to ``shape`` (a read-only view); the gradient is summed back: (3,) -> (2, 3)."""
-        return shape_ops.broadcast_to(self, shape)
-
+    # ----- methods that are not functions of autograd (the mirrors of its functions are added below) -----
     def flatten(self):
         """The data as one dimension: (2, 3) -> (6,)."""
         return shape_ops.reshape(self, (-1,))
-
-    def astype(self, dtype):
-        """Converted to ``dtype`` (a float dtype when the tensor requires grad); the gradient is converted back."""
-        return ops.astype(self, dtype)
-
-    def softmax(self, axis=-1):
-        """exp(x) / sum(exp(x)) along one ``axis``, stable for inputs of any magnitude; same shape."""
-        return functional.softmax(self, axis)
-
-    def log_softmax(self, axis=-1):
-        """log(softmax(x)) along one ``axis``, fused and stable; same shape."""
-        return ops.log_softmax(self, axis)
-
-    def logsumexp(self, axis=-1, keepdims=False):
-        """log(sum(exp(x))) over ``axis`` (int, tuple or None), stable for inputs of any magnitude."""
-        return functional.logsumexp(self, axis, keepdims)
 
     def draw_graph(self, **kwargs):
         """Render the graph that produced this tensor: ``autograd.draw_graph(self, **kwargs)``."""
@@ -571,4 +472,11 @@ class Tensor:
         return draw_graph(self, **kwargs)
 
 
-from autograd import functional, interop, ops, shape_ops  # noqa: E402  (they need Tensor defined first)
+from autograd import anomaly, interop, ops, shape_ops  # noqa: E402  (they need Tensor defined first)
+from autograd.primitive import EXPORTS  # noqa: E402
+
+# the methods that mirror autograd's functions (t.exp(), t.sum(axis=0)...), derived from its registry
+for _name, _export in EXPORTS.items():
+    if _export.method is not None:
+        setattr(Tensor, _name, _export.method)
+del _name, _export

@@ -58,7 +58,7 @@ def test_constants_get_no_grad_and_record_nothing():
     x = leaf([1.0, 2.0])
     c = Tensor([3.0, 4.0])
     k = c * 2.0 + 1.0  # only constants: nothing is recorded
-    assert not k.requires_grad and k.is_leaf and k._args is None
+    assert not k.requires_grad and k.is_leaf and k._inputs is None
     y = (x * c + k).sum()
     y.backward()
     assert c.grad is None and k.grad is None
@@ -105,7 +105,7 @@ def test_released_graph_error_names_retain_graph():
     z = x.exp()
     w = z.sum()
     w.backward()
-    assert z._args is None and w._args is None
+    assert z._inputs is None and w._inputs is None
 
 
 def test_retain_graph_allows_a_second_backward():

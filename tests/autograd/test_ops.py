@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
-from autograd import Tensor, gradcheck, gradgradcheck, ops, shape_ops
+from autograd import Tensor, gradcheck, gradgradcheck
+from autograd.primitive import EXPORTS, built_in_primitives
+from autograd.shape_ops import scatter
 from autograd.testing import broadcastable_shapes, float_dtypes, matmul_shapes, shapes, tensors
 
 
@@ -209,6 +211,14 @@ def expand_dims_case(draw):
 
 
 @st.composite
+def swapaxes_case(draw):
+    dt = draw(float_dtypes())
+    x = draw(tensors(dtype=dt, min_dims=1))
+    a, b = draw(st.integers(-x.ndim, x.ndim - 1)), draw(st.integers(-x.ndim, x.ndim - 1))
+    return Example(lambda x: x.swapaxes(a, b), lambda x: np.swapaxes(x, a, b), (x,))
+
+
+@st.composite
 def squeeze_case(draw):
     dt = draw(float_dtypes())
     x = draw(tensors(dtype=dt, min_side=1, max_side=2))
@@ -267,7 +277,7 @@ def scatter_case(draw):
         np.add.at(out, index, g)
         return out
 
-    return Example(lambda g: shape_ops.scatter(g, shape, index), ref, (g,))
+    return Example(lambda g: scatter(g, shape, index), ref, (g,))
 
 
 @st.composite
@@ -374,6 +384,7 @@ CASES = [
     Case("transpose", transpose_case(), ("transpose",)),
     Case("expand_dims", expand_dims_case(), ("reshape",)),
     Case("squeeze", squeeze_case(), ("reshape",)),
+    Case("swapaxes", swapaxes_case(), ("transpose",)),
     Case("broadcast_to", broadcast_to_case(), ("broadcast_to",)),
     Case("getitem", getitem_case(), ("getitem",)),
     Case("scatter", scatter_case(), ("scatter",)),
@@ -397,7 +408,7 @@ def _graph_primitives(out):
             continue
         seen.add(id(node))
         names.add(node._prim.name)
-        stack.extend(node._args)
+        stack.extend(node._inputs)
     return names
 
 
@@ -415,10 +426,75 @@ def _expected_dtype(ex):
 
 
 def test_every_primitive_is_covered():
-    primitives = {v.name for module in (ops, shape_ops) for v in vars(module).values() if isinstance(v, ops.Primitive)}
+    primitives = {p.name for p in built_in_primitives()}
     covered = {name for case in CASES for name in case.covers}
     assert primitives - covered == set(), "primitives without a test case"
     assert covered - primitives == set(), "test cases naming primitives that do not exist"
+
+
+def test_every_public_function_is_covered():
+    named = {case.name.split("[")[0].split(" ")[0] for case in CASES} | {n for case in CASES for n in case.covers}
+    assert set(EXPORTS) - named == set(), "public functions without a test case"
+
+
+def _poisoned(value):
+    """``value`` with the same shape and dtype but other numbers (NaN for floats)."""
+    data = value.data if isinstance(value, Tensor) else value
+    if isinstance(data, np.ndarray) and data.dtype.kind == "f":
+        return np.full_like(data, np.nan)
+    if isinstance(data, np.ndarray) and data.dtype.kind in "iu":
+        return data + 7
+    if isinstance(data, float):
+        return float("nan")
+    return data
+
+
+def unread_values_changed_result(t, g):
+    """For recorded tensor ``t`` whose rule declares it reads no input values (or no output value):
+    True when the rule's gradients change once those values are replaced by others (the rule reads them)."""
+    prim, params = t._prim, t._params or {}
+    inputs = [a.data if isinstance(a, Tensor) else a for a in t._inputs]
+    out = t.data
+    fake_inputs = inputs if prim.reads_inputs else [_poisoned(a) for a in inputs]
+    fake_out = out if prim.reads_out else _poisoned(out)
+    for k, a in enumerate(t._inputs):
+        if isinstance(a, Tensor) and a.requires_grad and prim.vjp is not None:
+            with np.errstate(all="ignore"):
+                real = np.asarray(prim.vjp(k, g, out, *inputs, **params))
+                fake = np.asarray(prim.vjp(k, g, fake_out, *fake_inputs, **params))
+            if real.shape != fake.shape or not np.array_equal(real, fake, equal_nan=True):
+                return True
+    return False
+
+
+def _recorded(out):
+    nodes, stack, seen = [], [out], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tensor) and node._prim is not None and id(node) not in seen:
+            seen.add(id(node))
+            nodes.append(node)
+            stack.extend(node._inputs)
+    return nodes
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@given(data=st.data())
+def test_rules_read_only_what_they_declare(case, data):
+    """A rule that opts out of the in-place check (``reads=()``) must not depend on the values it skips."""
+    ex = data.draw(case.draw)
+    for t in _recorded(ex.fn(*ex.args)):
+        g = np.random.default_rng(0).standard_normal(t.shape).astype(t.dtype)
+        assert not unread_values_changed_result(t, g), f"{t._prim.name}'s rule reads values it declares it does not"
+
+
+def test_the_reads_check_catches_a_rule_that_reads_undeclared_values():
+    sneaky = ag.primitive(np.exp, vjp=lambda i, g, out, x: g * np.exp(x), name="sneaky_exp", reads=())
+    honest = ag.primitive(np.exp, vjp=lambda i, g, out, x: g * out, name="honest_exp", reads="out")
+    x = Tensor([0.5, -1.0], requires_grad=True)
+    g = np.ones(2)
+    assert unread_values_changed_result(sneaky(x), g)
+    assert not unread_values_changed_result(honest(x), g)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -459,7 +535,7 @@ def test_no_grad_records_nothing(case, data):
     with ag.no_grad():
         out = ex.fn(*ex.args)
     assert not out.requires_grad and out.is_leaf
-    assert out._args is None
+    assert out._inputs is None
 
 
 # ----------------------------------------------------------------------------- matmul: every NumPy form
