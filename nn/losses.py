@@ -2,13 +2,16 @@
 
 ``reduction``: "mean" (default), "sum" or "none" (the per-element / per-sample losses).
 Targets may be ndarrays, lists or Tensors; a Tensor target that requires grad gets a gradient.
+Each loss runs inside ``autograd.name_scope`` of its name, so a graph image draws it as one
+cluster.
 """
 
+import functools
 import math
 
 import numpy as np
 
-from autograd import Tensor, logsumexp, stack, where
+from autograd import Tensor, logsumexp, name_scope, stack, where
 
 from .module import Module
 from .utils import as_array, as_tensor
@@ -24,8 +27,21 @@ _LOG_FLOOR = math.exp(-100.0)
 _BCE_EPS = 1e-12
 
 
+def _scoped(loss_fn):
+    """Run the loss inside a name scope of its name (one cluster in graph images)."""
+    @functools.wraps(loss_fn)
+    def scoped(*args, **kwargs):
+        with name_scope(loss_fn.__name__):
+            return loss_fn(*args, **kwargs)
+    return scoped
+
+
 def _reduce(loss, reduction, fn):
     if reduction == "mean":
+        if loss.size == 0:
+            raise ValueError(f"{fn}: the batch is empty (per-sample losses of shape "
+                             f"{tuple(loss.shape)}), so their mean is undefined (PyTorch returns "
+                             "nan); skip empty batches, or use reduction='sum' (0)")
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
@@ -51,6 +67,7 @@ def _float_target(target, like):
     return Tensor(np.asarray(target, dtype=like.dtype))
 
 
+@_scoped
 def mse_loss(pred, target, reduction="mean"):
     """Mean squared error: mean((pred - target)**2).  pred, target: same shape (any)."""
     pred = as_tensor(pred)
@@ -58,6 +75,10 @@ def mse_loss(pred, target, reduction="mean"):
     _same_shape(pred, target, "mse_loss")
     diff = pred - target
     return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def _is_one_hot(labels):
+    return bool(np.all((labels == 0) | (labels == 1)) and np.all(labels.sum(axis=-1) == 1))
 
 
 def _class_nll(log_probs, target, reduction, fn):
@@ -69,6 +90,10 @@ def _class_nll(log_probs, target, reduction, fn):
     num_classes = shape[-1]
     labels = as_array(target)
     if labels.shape == shape:  # probabilities / one-hot (integer or bool ones are cast to float)
+        if labels.dtype.kind in "iub" and not _is_one_hot(labels):
+            raise TypeError(f"{fn}: integer target of the input's shape {shape} is not one-hot "
+                            f"(each row one 1, the rest 0); class probabilities must be float "
+                            f"(y.astype(float)), class indices have shape {shape[:-1]}")
         if isinstance(target, Tensor) and labels.dtype.kind == "f":
             probs = target
         else:
@@ -91,6 +116,7 @@ def _class_nll(log_probs, target, reduction, fn):
     return _reduce(-picked, reduction, fn)
 
 
+@_scoped
 def cross_entropy(logits, target, reduction="mean"):
     """Softmax cross-entropy from unnormalised scores, through one stable log-softmax.
 
@@ -106,6 +132,7 @@ def cross_entropy(logits, target, reduction="mean"):
     return _class_nll(logits.log_softmax(axis=-1), target, reduction, "cross_entropy")
 
 
+@_scoped
 def nll_loss(log_probs, target, reduction="mean"):
     """Negative log-likelihood from log-probabilities (after ``LogSoftmax``), as PyTorch's.
 
@@ -114,6 +141,7 @@ def nll_loss(log_probs, target, reduction="mean"):
     return _class_nll(as_tensor(log_probs), target, reduction, "nll_loss")
 
 
+@_scoped
 def categorical_crossentropy(probs, target, reduction="mean"):
     """Keras's cross-entropy for a model whose last layer is a softmax: -log(probs[target]).
 
@@ -132,10 +160,24 @@ def _straight_through(x, value, slope):
     return (x - x.detach()) * slope + value
 
 
+def _check_unit_interval(values, what, hint):
+    """BCE's inputs and targets: every value in [0, 1]; a NaN is named as such."""
+    if not values.size or (np.all(values >= 0) and np.all(values <= 1)):
+        return
+    nans = int(np.isnan(values).sum())
+    if nans:
+        raise ValueError(f"binary_cross_entropy: the {what} holds {nans} NaN value(s) (of "
+                         f"{values.size}); check the model or data for NaN before the loss")
+    raise ValueError(f"binary_cross_entropy: the {what} must hold probabilities in [0, 1], got "
+                     f"values in [{values.min()}, {values.max()}]; {hint}")
+
+
+@_scoped
 def binary_cross_entropy(prob, target, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) with each log clamped at -100, as in PyTorch.
 
-    prob: probabilities in [0, 1], any shape; target: same shape, values in [0, 1].
+    prob: probabilities in [0, 1], any shape; target: same shape, values in [0, 1] (anything
+    else, NaN included, is a ValueError that says which).
 
     Values and gradients are PyTorch's, including at saturation: where p (1 - p) < 1e-12
     (p = 0, p = 1, p = 1e-50) the loss uses the clamped logs and the gradient with respect to
@@ -149,10 +191,8 @@ def binary_cross_entropy(prob, target, reduction="mean"):
     target = _float_target(target, prob)
     _same_shape(prob, target, "binary_cross_entropy")
     p = prob.data
-    if p.size and not (np.all(p >= 0) and np.all(p <= 1)):
-        raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got "
-                         f"values in [{np.nanmin(p)}, {np.nanmax(p)}]; for raw scores use "
-                         "binary_cross_entropy_with_logits")
+    _check_unit_interval(p, "input", "for raw scores use binary_cross_entropy_with_logits")
+    _check_unit_interval(as_array(target), "target", "targets are 0/1 labels or probabilities")
     saturated = p * (1.0 - p) < _BCE_EPS
     if not saturated.any():
         log_p, log_1mp = prob.log(), (1.0 - prob).log()
@@ -170,6 +210,7 @@ def binary_cross_entropy(prob, target, reduction="mean"):
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
+@_scoped
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """binary_cross_entropy(sigmoid(logits), target) computed stably for any |logits|.
 
