@@ -4,8 +4,12 @@ read safely.
 ``save`` writes each array as a ``.npy`` member of a zip archive (the ``.npz`` layout) into a
 temporary file in the target's folder, flushes it to disk and renames it over the target with
 ``os.replace``, so an interrupted save leaves the old checkpoint (or none), never a half-written
-one.  Any string is a valid key (``np.savez``'s own argument names, ``file`` or
-``allow_pickle``, included).  Next to the arrays it stores a SHA-256 checksum of every key,
+one.  A path that is a symbolic link is followed: the file it points to is replaced (atomically)
+and the link stays.  A device, FIFO or other non-regular file is never replaced.  The temporary
+file's name carries the target's name and the writing process's id, so the next save to that
+path removes what a killed save left behind (and only that).  Any string is a valid key
+(``np.savez``'s own argument names, ``file`` or ``allow_pickle``, included), except two that
+would collide in the archive ("a" and "a.npy").  Next to the arrays it stores a SHA-256 checksum of every key,
 dtype, shape and byte, which ``load`` verifies: a corrupted or truncated file, or one modified
 by a tool that did not update the checksum, raises ``CheckpointError`` instead of loading wrong
 weights.  The checksum lives in the file itself, so it detects accidents, not deliberate
@@ -18,9 +22,12 @@ state (such as ``step``) as JSON text under ``__optimizer__``; ``load`` rebuilds
 that ``Optimizer.load_state_dict`` takes.
 """
 
+import contextlib
+import glob
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import zipfile
 
@@ -123,22 +130,65 @@ def _write_npz(file, arrays):
 
 
 def _check_target(path):
-    """Clear errors naming the user's path (not the temporary file) before writing."""
+    """The file to replace (a symlink's target) and its folder; clear errors naming the
+    user's path (not the temporary file) before writing."""
     if os.path.isdir(path):
         raise IsADirectoryError(f"save: {path!r} is a directory; give a file path, e.g. "
                                 f"{os.path.join(path, 'model.npz')!r}")
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)
+    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
+        raise ValueError(f"save: {path!r} is not a regular file (a device, FIFO or socket); "
+                         "refusing to replace it; give the path of a file")
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} of {path!r} does not exist "
                                 "(create it first, e.g. os.makedirs(folder, exist_ok=True))")
-    return folder
+    return target, folder
+
+
+def _temp_prefix(target, pid):
+    """``.model.npz.<pid>.tmp-``: which file a temporary belongs to and who writes it."""
+    return f".{os.path.basename(target)}.{pid}.tmp-"
+
+
+def _remove_stale_temporaries(target, folder):
+    """Delete temporary files that earlier saves to ``target`` left when their process died."""
+    head = f".{os.path.basename(target)}."
+    for leftover in glob.glob(os.path.join(glob.escape(folder), glob.escape(head) + "*.tmp-*")):
+        pid = os.path.basename(leftover)[len(head):].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.remove(leftover)
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return False  # this process is not saving to this path right now (saves are sequential)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _check_keys(keys):
+    """np.load strips ".npy" from member names: keys "a" and "a.npy" would read back mixed up."""
+    clashes = sorted(key for key in keys if key.endswith(".npy") and key[:-4] in keys)
+    if clashes:
+        pairs = ", ".join(f"{key[:-4]!r} and {key!r}" for key in clashes)
+        raise ValueError(f"save: keys {pairs} collide in the .npz format (NumPy reads a member "
+                         "'a.npy' back as 'a'); rename one of them")
 
 
 def save(model_or_state_dict, path):
     """Write a Module's ``state_dict()``, an Optimizer's ``state_dict()`` (or the Module or
     Optimizer itself), or a dict name -> numeric array, to ``path`` as .npz.
 
-    The file is written exactly at ``path`` (no extension added), atomically.  Returns ``path``.
+    The file is written exactly at ``path`` (no extension added; through a symlink, at its
+    target), atomically.  Keys that would collide in the archive ("a" and "a.npy") are refused.
+    Returns ``path``.
     """
     state = model_or_state_dict
     if isinstance(state, (Module, Optimizer)):
@@ -155,11 +205,14 @@ def save(model_or_state_dict, path):
                 raise ValueError(f"save: invalid key {key!r} (keys are strings other than "
                                  f"{', '.join(_RESERVED)})")
             arrays[key] = _numeric(key, value)
+    _check_keys(arrays)
     arrays[DIGEST_KEY] = np.array(_digest(arrays))
     path = os.fspath(path)
-    folder = _check_target(path)
+    target, folder = _check_target(path)
+    _remove_stale_temporaries(target, folder)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target, os.getpid()), suffix=".npz",
+                                   dir=folder)
     except OSError as error:
         raise OSError(error.errno, f"save: cannot write a checkpoint in {folder!r}: "
                       f"{error.strerror}", path) from None
@@ -170,7 +223,7 @@ def save(model_or_state_dict, path):
             f.flush()
             os.fsync(f.fileno())
         try:
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         except OSError as error:
             raise OSError(error.errno, f"save: cannot write {path!r}: {error.strerror}",
                           path) from None
