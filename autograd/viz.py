@@ -131,13 +131,7 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir=None, max_no
     order, index = _walk(roots)
     nodes, edges = _plan(roots, order, index)
     level = _choose_level(nodes, max_nodes, collapse, depth or 1)
-    graph = GraphImage(
-        name="autograd",
-        graph_attr={"fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
-                    "ranksep": "0.35", "bgcolor": "white"},
-        node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.3", "margin": "0.1,0.04"},
-        edge_attr={"arrowsize": "0.6", "color": "#495057"},
-    )
+    graph = new_graph()
     titles = [DERIVATIVE_TITLE] if _is_derivative(order) else []
     if level is not None and collapse is None:
         titles.append(f"{len(nodes):,} nodes > max_nodes={max_nodes}: each name scope at nesting level {level} is one node")
@@ -145,8 +139,20 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir=None, max_no
         graph.graph_attr.update(labelloc="t", label=_text(titles))
     if level is not None:
         nodes, edges = _collapse(nodes, edges, level)
-    _emit(graph, nodes, edges, show_values, show_grads, rankdir)
+    attrs = {nid: _node_attrs(kind, obj, show_values, show_grads) for nid, kind, _, obj in nodes}
+    emit(graph, nodes, edges, attrs, page_layout(attrs, edges, rankdir))
     return graph
+
+
+def new_graph():
+    """An empty ``GraphImage`` with the fonts, spacing and colours every graph image uses."""
+    return GraphImage(
+        name="autograd",
+        graph_attr={"fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
+                    "ranksep": "0.35", "bgcolor": "white"},
+        node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.3", "margin": "0.1,0.04"},
+        edge_attr={"arrowsize": "0.6", "color": "#495057"},
+    )
 
 
 def save_graph(path, *roots, format=None, **options):
@@ -188,10 +194,10 @@ def _released():
 
 
 def _inputs(t):
-    args = t._args
-    if args is None:
+    inputs = t._inputs
+    if inputs is None:
         raise _released()
-    return args[:len(args) - t._prim.n_params]
+    return inputs
 
 
 def _walk(roots):
@@ -417,10 +423,7 @@ def _tensor_node(kind, t, show_values, show_grads):
 
 
 def _op_label(t):
-    prim, args = t._prim, t._args
-    n = len(args) - prim.n_params
-    label = prim.label(*args[n:]) if prim.label is not None else prim.name
-    inputs = args[:n]
+    label, inputs = t._prim.label(t._params), t._inputs
     if any(_is_scalar(a) for a in inputs):  # scalar constants are written in, · marks a tensor input
         label += f"({', '.join(_num(a, 4) if _is_scalar(a) else '·' for a in inputs)})"
     return [label]
@@ -459,12 +462,16 @@ def _node_attrs(kind, obj, show_values, show_grads):
     return attrs
 
 
-def _emit(graph, nodes, edges, show_values, show_grads, rankdir):
-    """Write the nodes into nested clusters (one per name scope), then the edges, in the direction
-    (and the columns) that fit a page."""
-    attrs = {nid: _node_attrs(kind, obj, show_values, show_grads) for nid, kind, _, obj in nodes}
+def page_layout(attrs, edges, rankdir=None):
+    """``(rankdir, fold)`` for nodes drawn with ``attrs`` (see ``viz_layout.choose``)."""
     sizes = {nid: viz_layout.node_size(str(a["label"]).split("\\n"), a["shape"] == "ellipse") for nid, a in attrs.items()}
-    rankdir, fold = viz_layout.choose(sizes, edges, rankdir)
+    return viz_layout.choose(sizes, edges, rankdir)
+
+
+def emit(graph, nodes, edges, attrs, layout, edge_attrs=None):
+    """Write the nodes (drawn with ``attrs[id]``) into nested clusters, one per name scope, then the
+    edges (with ``edge_attrs[(u, v)]`` when given), in the direction and columns of ``layout``."""
+    rankdir, fold = layout
     graph.graph_attr["rankdir"] = rankdir
     members, children, cluster_ids = {(): []}, {(): []}, {}
     for node in nodes:
@@ -490,10 +497,10 @@ def _emit(graph, nodes, edges, show_values, show_grads, rankdir):
 
     fill(graph, ())
     for u, v in edges:
+        extra = edge_attrs.get((u, v), {}) if edge_attrs else {}
         if fold is not None and fold[u] != fold[v]:  # from one column to the next: no rank constraint
-            graph.edge(u, v, constraint="false")
-        else:
-            graph.edge(u, v)
+            extra = dict(extra, constraint="false")
+        graph.edge(u, v, **extra)
 
 
 def _cluster_title(path):

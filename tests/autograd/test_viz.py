@@ -154,13 +154,13 @@ def test_random_graphs_draw_each_tensor_once(steps, needs_grad):
         t = stack.pop()
         if id(t) not in seen:
             seen[id(t)] = t
-            stack.extend(a for a in (t._args or ()) if isinstance(a, Tensor))
+            stack.extend(a for a in (t._inputs or ()) if isinstance(a, Tensor))
     recorded = [t for t in seen.values() if t._prim is not None]
     g = draw_graph(*roots)
     nodes, edges = parse(g)
     assert len(nodes) == len(seen) + len(recorded)
     assert len(re.findall(r"^\t+\w+ \[label", g.source, re.M)) == len(nodes)  # no id twice
-    assert len(edges) == sum(len(t._args) for t in recorded) + len(recorded)
+    assert len(edges) == sum(len(t._inputs) for t in recorded) + len(recorded)
     assert draw_graph(*roots).source == g.source
 
 
