@@ -28,6 +28,18 @@ if ! command -v dot >/dev/null 2>&1; then
     exit 1
   fi
 fi
+# headless Chromium for the test of the backward-trace player (a real browser; Playwright drives it)
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Chromium (for the HTML player's browser test) with apt-get ..."
+    export DEBIAN_FRONTEND=noninteractive
+    (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null; })
+  else
+    echo "note: /usr/bin/chromium is missing, so the trace player's browser test cannot run;" \
+         "install it with 'sudo apt-get install chromium'" >&2
+  fi
+fi
 export MPLBACKEND=Agg
 # one BLAS thread: on this project's small matrices (and 2-core machines) threads cost more than they give
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
