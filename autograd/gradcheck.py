@@ -64,6 +64,7 @@ FLOAT32_RTOL = 1e-4
 VJP_RTOL = 1e-5
 
 _MAX_PRINTED_ENTRIES = 64  # Jacobians up to this size are printed whole in an error message
+_MAX_LISTED_ENTRIES = 5  # wrong entries listed one by one (row-major) in an error message
 
 
 class GradcheckError(AssertionError):
@@ -322,6 +323,12 @@ def _compare(reference, candidate, diff, checked, shapes, labels, atol, rtol, he
                 f"atol + rtol * |{ref_name}| with atol={block_atol:.3g}, rtol={rtol:.3g})",
                 f"  ({note})",
             ]
+            if bad.sum() > 1:
+                msg.append(f"  first wrong entries ({ref_name} vs {cand_name}):")
+                for r, c in list(zip(*np.nonzero(bad)))[:_MAX_LISTED_ENTRIES]:
+                    o = _index(tuple(int(i) for i in np.unravel_index(r, out_shapes[k])))
+                    i = _index(tuple(int(i) for i in np.unravel_index(c, in_shapes[p])))
+                    msg.append(f"    d output{k}{o} / d input{p}{i}: {float(ref[r, c])!r} vs {float(cand[r, c])!r}")
             if ref.size <= _MAX_PRINTED_ENTRIES:
                 msg += ["  rows: elements of the output, columns: elements of the input",
                         f"  {ref_name}:", _indent(np.array2string(ref, precision=6)),

@@ -22,16 +22,19 @@ pairwise apart (``max``/``min`` reductions, whose gradient jumps at ties).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograd.gradcheck import gradcheck, gradgradcheck
 from autograd.tensor import Tensor
 
 __all__ = ["FLOAT_DTYPES", "float_dtypes", "shapes", "elements", "float_arrays", "tensors",
-           "arrays_like", "broadcastable_shapes", "matmul_shapes"]
+           "arrays_like", "broadcastable_shapes", "matmul_shapes", "gradient_inputs",
+           "check_gradients"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -198,6 +201,97 @@ def matmul_shapes(*, min_dims: int = 0, max_dims: int = 2, min_side: int = 1,
         max_side=max_side).map(lambda b: b.input_shapes)
 
 
+def gradient_inputs(nargs: int = 1, *, shapes=None, dtype=None, requires_grad=True,
+                    min_value: float = -10.0, max_value: float = 10.0,
+                    away_from: Sequence[float] = (), min_distance: float = 1e-3,
+                    min_gap: float | None = None, max_dims: int = 3, max_side: int = 4
+                    ) -> st.SearchStrategy[tuple[Tensor, ...]]:
+    """Tuples of ``nargs`` Tensors to differentiate a function of ``nargs`` arguments at.
+
+    ``shapes``: None (mutually broadcastable shapes from :func:`broadcastable_shapes`: 0-d,
+    size-1 and stretched dimensions, different ranks), a tuple of ``nargs`` shapes, or a
+    strategy of such tuples (e.g. :func:`matmul_shapes`).  ``dtype``: None draws float32 or
+    float64 once per tuple (all arguments share it), else a dtype or a strategy of dtypes.
+    ``requires_grad``: a bool, or one bool per argument (False: a constant argument, e.g. a
+    target).  Elements as in :func:`float_arrays`.
+
+    >>> x, y = gradient_inputs(2, dtype=np.float64).example()
+    >>> x.dtype == y.dtype == np.float64 and isinstance(np.broadcast_shapes(x.shape, y.shape), tuple)
+    True
+    """
+    if nargs < 1:
+        raise ValueError(f"gradient_inputs: nargs must be >= 1, got {nargs}")
+    flags = (requires_grad,) * nargs if isinstance(requires_grad, bool) else tuple(requires_grad)
+    if len(flags) != nargs or not all(isinstance(f, bool) for f in flags) or not any(flags):
+        raise ValueError(f"gradient_inputs: requires_grad must be a bool or {nargs} bools, at least one "
+                         f"True (there is nothing to differentiate otherwise), got {requires_grad!r}")
+    if shapes is None:
+        shapes_st = broadcastable_shapes(nargs, max_dims=max_dims, max_side=max_side)
+    elif isinstance(shapes, st.SearchStrategy):
+        shapes_st = shapes
+    else:
+        if not (isinstance(shapes, (tuple, list)) and len(shapes) == nargs
+                and all(_is_shape(shape) for shape in shapes)):
+            raise TypeError(f"gradient_inputs: shapes must be None, a tuple of {nargs} shapes (tuples "
+                            f"of ints) or a strategy of such tuples, got {shapes!r}")
+        shapes_st = st.just(tuple(tuple(int(n) for n in shape) for shape in shapes))
+    dtype_st = float_dtypes() if dtype is None else (
+        dtype if isinstance(dtype, st.SearchStrategy) else st.just(np.dtype(dtype)))
+
+    def tensors_for(dt_and_shapes):
+        dt, drawn = dt_and_shapes
+        if len(drawn) != nargs:
+            raise ValueError(f"gradient_inputs: the shapes strategy drew {len(drawn)} shapes for "
+                             f"{nargs} arguments")
+        return st.tuples(*(tensors(shape, dt, min_value=min_value, max_value=max_value,
+                                   requires_grad=flag, away_from=away_from,
+                                   min_distance=min_distance, min_gap=min_gap)
+                           for shape, flag in zip(drawn, flags)))
+
+    return st.tuples(dtype_st, shapes_st).flatmap(tensors_for)
+
+
+def check_gradients(fn: Callable, nargs: int = 1, *, inputs: st.SearchStrategy | None = None,
+                    second_order: bool = False, max_examples: int | None = None,
+                    eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                    **input_options) -> Callable[[], None]:
+    """A hypothesis property test of ``fn``'s gradients, for pytest to collect::
+
+        test_softplus = check_gradients(softplus, min_value=-5, max_value=5, second_order=True)
+
+    ``fn`` takes ``nargs`` Tensors and returns a Tensor (or a tuple of Tensors).  Each example
+    runs :func:`~autograd.gradcheck` (Jacobian against central differences, and a backward seeded
+    with random output gradients) and, with ``second_order``, :func:`~autograd.gradgradcheck`.
+    The arguments are drawn by ``inputs`` (a strategy of tuples of Tensors) or else by
+    :func:`gradient_inputs` with ``nargs`` and ``input_options`` (``shapes``, ``dtype``,
+    ``requires_grad``, ``min_value``, ``max_value``, ``away_from``, ``min_distance``,
+    ``min_gap``, ``max_dims``, ``max_side``).  On a failure hypothesis shrinks the arguments
+    and reports the smallest failing ones with the :class:`~autograd.GradcheckError` naming the
+    first wrong Jacobian entries.  ``max_examples`` overrides the hypothesis profile's count.
+    """
+    if not callable(fn):
+        raise TypeError(f"check_gradients: fn must be callable, got {type(fn).__name__}")
+    if inputs is None:
+        inputs = gradient_inputs(nargs, **input_options)
+    elif input_options:
+        raise TypeError(f"check_gradients: {', '.join(input_options)} cannot be combined with "
+                        "inputs= (the strategy draws the arguments itself)")
+    name = getattr(fn, "__name__", type(fn).__name__)
+
+    def check(args):
+        gradcheck(fn, args, eps=eps, atol=atol, rtol=rtol)
+        if second_order:
+            gradgradcheck(fn, args, eps=eps, atol=atol, rtol=rtol)
+
+    check.__name__ = check.__qualname__ = f"check_gradients_of_{name}".replace("<lambda>", "lambda")
+    check.__doc__ = f"Property test: gradients of {name}{' (first and second order)' if second_order else ''}."
+    # one failure reported (the first found, shrunk), not a group of near-duplicates
+    options = {"report_multiple_bugs": False}
+    if max_examples is not None:
+        options["max_examples"] = max_examples
+    return settings(**options)(given(inputs)(check))
+
+
 # ----------------------------------------------------------------------------- helpers
 
 def _shape_strategy(shape, min_dims, max_dims, min_side, max_side):
@@ -210,6 +304,10 @@ def _shape_strategy(shape, min_dims, max_dims, min_side, max_side):
     if isinstance(shape, (tuple, list)) and all(isinstance(s, (int, np.integer)) for s in shape):
         return st.just(tuple(int(s) for s in shape))
     raise TypeError(f"shape must be None, an int, a tuple of ints or a strategy, got {shape!r}")
+
+
+def _is_shape(shape) -> bool:
+    return isinstance(shape, tuple) and all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape)
 
 
 def _inward(bound: float, dtype: np.dtype, direction: int) -> float:

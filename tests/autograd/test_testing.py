@@ -1,17 +1,21 @@
-"""The hypothesis strategies of autograd.testing draw what they promise."""
+"""The hypothesis strategies of autograd.testing draw what they promise; check_gradients tests."""
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from autograd import Tensor
+from autograd import GradcheckError, Tensor
 from autograd.testing import (
     FLOAT_DTYPES,
     arrays_like,
     broadcastable_shapes,
+    check_gradients,
     elements,
     float_arrays,
     float_dtypes,
+    gradient_inputs,
     matmul_shapes,
     shapes,
     tensors,
@@ -157,3 +161,103 @@ def test_matmul_shapes_cover_numpy_semantics():
 def test_a_dtype_passed_as_shape_is_a_clear_error():
     with pytest.raises(TypeError, match="shape must be None, an int, a tuple of ints or a strategy"):
         tensors(np.float32)
+
+
+# ----------------------------------------------------------------------------- gradient_inputs
+
+@FAST
+@given(st.integers(1, 3).flatmap(lambda n: st.tuples(st.just(n), gradient_inputs(n))))
+def test_gradient_inputs_broadcast_and_share_a_dtype(n_and_args):
+    n, args = n_and_args
+    assert len(args) == n and all(isinstance(a, Tensor) and a.requires_grad for a in args)
+    assert len({a.dtype for a in args}) == 1 and args[0].dtype in FLOAT_DTYPES
+    np.broadcast_shapes(*(a.shape for a in args))
+    for a in args:
+        assert_clean_floats(a.data)
+
+
+@FAST
+@given(gradient_inputs(2, shapes=((2, 3), ()), dtype=np.float32, requires_grad=(True, False),
+                       min_value=0.5, max_value=2.0),
+       gradient_inputs(2, shapes=matmul_shapes(), dtype=np.float64))
+def test_gradient_inputs_options(fixed, matmul):
+    x, c = fixed
+    assert (x.shape, c.shape, x.dtype, c.dtype) == ((2, 3), (), np.float32, np.float32)
+    assert x.requires_grad and not c.requires_grad
+    assert_clean_floats(x.data, 0.5, 2.0)
+    a, b = matmul
+    np.matmul(a.data, b.data)
+
+
+def test_gradient_inputs_cover_zero_dim_size_one_and_broadcasting():
+    find(gradient_inputs(2), lambda xy: xy[0].shape == () and xy[1].ndim >= 1)
+    find(gradient_inputs(2), lambda xy: xy[0].ndim == xy[1].ndim >= 1
+         and any(m == 1 < n for m, n in zip(xy[0].shape, xy[1].shape)))
+    find(gradient_inputs(1), lambda x: x[0].dtype == np.float32 and x[0].size == 1 and x[0].ndim == 2)
+
+
+def test_gradient_inputs_validates_its_arguments():
+    with pytest.raises(ValueError, match="nargs must be >= 1"):
+        gradient_inputs(0)
+    with pytest.raises(ValueError, match="at least one True"):
+        gradient_inputs(2, requires_grad=(False, False))
+    with pytest.raises(ValueError, match="requires_grad must be a bool or 2 bools"):
+        gradient_inputs(2, requires_grad=(True,))
+    with pytest.raises(TypeError, match="shapes must be None, a tuple of 2 shapes"):
+        gradient_inputs(2, shapes=((2,),))
+    with pytest.raises(TypeError, match="shapes must be None, a tuple of 1 shapes"):
+        gradient_inputs(1, shapes=(3,))
+
+
+# ----------------------------------------------------------------------------- check_gradients
+
+def softplus(x):
+    return (1 + x.exp()).log()
+
+
+def smooth_pair(x, y):
+    return (x * y).tanh() + x / (1 + y * y)
+
+
+# collected and run by pytest like any test: correct gradients pass, first and second order
+test_softplus_gradients = check_gradients(softplus, min_value=-5, max_value=5, second_order=True)
+test_pair_gradients = check_gradients(smooth_pair, 2, max_examples=20)
+test_relu_gradients_away_from_the_kink = check_gradients(lambda x: x.relu(), away_from=[0.0])
+
+
+def test_check_gradients_is_a_hypothesis_test_pytest_collects():
+    assert test_softplus_gradients.__name__ == "check_gradients_of_softplus"
+    assert hasattr(test_softplus_gradients, "hypothesis")
+    assert not inspect.signature(test_softplus_gradients).parameters   # no fixtures to look for
+
+
+def test_a_wrong_gradient_fails_and_hypothesis_shrinks_it():
+    seen = []
+
+    def wrong_square(x):   # value x**2, reverse-mode derivative x instead of 2x
+        seen.append(x.shape)
+        return x * x.detach()
+
+    with pytest.raises(GradcheckError, match="Jacobian mismatch for output 0 with respect to input 0"):
+        check_gradients(wrong_square, max_examples=20)()
+    assert seen[-1] == ()   # the replayed, shrunk example is a 0-d tensor
+
+
+def test_second_order_is_checked_only_when_asked():
+    def wrong_second(x):   # right first derivative 2x; its create_graph gradient has derivative 0
+        return (2 * x * x.detach() - x.detach() * x.detach()).sum()
+
+    check_gradients(wrong_second, dtype=np.float64, max_examples=10)()
+    with pytest.raises(GradcheckError, match="^Second-order Jacobian mismatch"):
+        check_gradients(wrong_second, dtype=np.float64, second_order=True, max_examples=10)()
+
+
+def test_check_gradients_with_an_inputs_strategy_and_constant_arguments():
+    def weighted(x, w):
+        return (x * w).sum()
+
+    check_gradients(weighted, inputs=gradient_inputs(2, requires_grad=(True, False)), max_examples=10)()
+    with pytest.raises(TypeError, match="dtype cannot be combined with inputs="):
+        check_gradients(weighted, inputs=gradient_inputs(2), dtype=np.float64)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        check_gradients("softplus")
