@@ -137,9 +137,9 @@ def backward_trace(root: Tensor, gradient=None, *, retain_graph: bool = False) -
         raise RuntimeError("backward_trace: this graph was released by an earlier backward(); trace it before, "
                            "or call that backward with retain_graph=True")
     order, index = viz._walk([root])
-    nodes, edges = viz._plan([root], order, index)
+    nodes, edges, roles = viz._plan([root], order, index)
     names = _names(order)
-    base = {nid: _base_lines(kind, obj, names, index) for nid, kind, _, obj in nodes}
+    base = {nid: _base_lines(kind, obj, names, roles.get(nid)) for nid, kind, _, obj in nodes}
     args = {id(t): _arg_names(t, names) for t in order if t._prim is not None}  # before backward releases them
     recorder = _Recorder(names, index)
     with engine.observe(recorder):
@@ -172,13 +172,13 @@ def _arg_names(t, names):
             for a in t._inputs]
 
 
-def _base_lines(kind, obj, names, index):
+def _base_lines(kind, obj, names, role):
     """A node's label lines without its gradient, computed before backward releases the graph."""
     if kind == viz.OP:
         return viz._op_label(obj)
     if isinstance(obj, Tensor):
-        lines, _ = viz._tensor_node(kind, obj, True, False)
-        if not obj.name:  # the name the table uses for it
+        lines, _ = viz._tensor_node(kind, obj, True, False, role)
+        if not obj.name and not role:  # the name the table uses for it
             lines.insert(0, names[id(obj)])
         return lines
     return ["const", viz._shape_text(np.asarray(obj))]

@@ -129,7 +129,7 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir=None, max_no
             raise ValueError("draw_graph: depth only applies when collapsing; drop collapse=False")
         collapse = True
     order, index = _walk(roots)
-    nodes, edges = _plan(roots, order, index)
+    nodes, edges, roles = _plan(roots, order, index)
     level = _choose_level(nodes, max_nodes, collapse, depth or 1)
     graph = new_graph()
     titles = [DERIVATIVE_TITLE] if _is_derivative(order) else []
@@ -139,7 +139,7 @@ def draw_graph(*roots, show_values=False, show_grads=False, rankdir=None, max_no
         graph.graph_attr.update(labelloc="t", label=_text(titles))
     if level is not None:
         nodes, edges = _collapse(nodes, edges, level)
-    attrs = {nid: _node_attrs(kind, obj, show_values, show_grads) for nid, kind, _, obj in nodes}
+    attrs = {nid: _node_attrs(kind, obj, show_values, show_grads, roles.get(nid)) for nid, kind, _, obj in nodes}
     emit(graph, nodes, edges, attrs, page_layout(attrs, edges, rankdir))
     return graph
 
@@ -239,22 +239,28 @@ def _common_prefix(a, b):
 
 
 def _plan(roots, order, index):
-    """Nodes ``(id, kind, scope, object)`` and edges ``(source id, target id)`` of the full graph."""
+    """Nodes ``(id, kind, scope, object)``, edges ``(source id, target id)`` of the full graph, and
+    ``roles``: {node id: a title} for the unnamed constants whose role the graph tells."""
     root_ids = {id(r) for r in roots}
-    param_scope = {}  # a parameter sits in the innermost scope shared by the ops that read it
+    leaf_scope = {}  # a parameter sits in the innermost scope shared by the ops that read it
     for t in order:
         if t._prim is not None:
             scope = t._scope or ()
             for a in _inputs(t):
-                if isinstance(a, Tensor) and a._prim is None and a.requires_grad:
-                    known = param_scope.get(id(a))
-                    param_scope[id(a)] = scope if known is None else _common_prefix(known, scope)
-    nodes, edges, consts = [], [], {}
+                if isinstance(a, Tensor) and a._prim is None:
+                    known = leaf_scope.get(id(a))
+                    leaf_scope[id(a)] = scope if known is None else _common_prefix(known, scope)
+    nodes, edges, consts, roles = [], [], {}, {}
     for k, t in enumerate(order):
         tid = f"t{k}"
         if t._prim is None:
             kind = OUTPUT if id(t) in root_ids else PARAM if t.requires_grad else CONST
-            nodes.append((tid, kind, param_scope.get(id(t), ()), t))
+            scope = leaf_scope.get(id(t), ())
+            if kind == CONST:  # constants sit outside all scopes; an unnamed one is named by the scope it enters
+                if scope and not t.name:
+                    roles[tid] = f"input of {scope[0]}"
+                scope = ()
+            nodes.append((tid, kind, scope, t))
             continue
         scope = t._scope or ()
         op = f"op{k}"
@@ -270,7 +276,7 @@ def _plan(roots, order, index):
                 edges.append((cid, op))
         edges.append((op, tid))
         nodes.append((tid, OUTPUT if id(t) in root_ids else TENSOR, scope, t))
-    return nodes, edges
+    return nodes, edges, roles
 
 
 def _count(nodes, level):
@@ -405,9 +411,10 @@ def _shape_text(a):
     return f"{'scalar' if a.ndim == 0 else a.shape} {a.dtype.name}"
 
 
-def _tensor_node(kind, t, show_values, show_grads):
+def _tensor_node(kind, t, show_values, show_grads, role=None):
     tag = _TAGS.get(kind)
-    title = f"{t.name} ({tag})" if t.name and tag else t.name or tag
+    name = t.name or role
+    title = f"{name} ({tag})" if name and tag else name or tag
     lines = [title] if title else []
     lines.append(_shape_text(t.data))
     bad = _nonfinite(t.data)
@@ -442,14 +449,14 @@ def _scope_label(group):
     return lines
 
 
-def _node_attrs(kind, obj, show_values, show_grads):
+def _node_attrs(kind, obj, show_values, show_grads, role=None):
     bad = False
     if kind == OP:
         lines = _op_label(obj)
     elif kind == SCOPE:
         lines, bad = _scope_label(obj), obj["bad"]
     elif isinstance(obj, Tensor):
-        lines, bad = _tensor_node(kind, obj, show_values, show_grads)
+        lines, bad = _tensor_node(kind, obj, show_values, show_grads, role)
     else:  # an array constant of an operation
         data = np.asarray(obj)
         bad = _nonfinite(data)
@@ -507,4 +514,4 @@ def _cluster_title(path):
     """A scope's cluster label: its name, and what it is (``ScopeName.label``, e.g. a module's type) when known."""
     name = path[-1]
     label = getattr(name, "label", None)
-    return [f"{name}: {label}"] if label else [str(name)]
+    return [f"{name}: {label}"] if label and label != name else [str(name)]

@@ -138,8 +138,8 @@ def test_choose_estimates_both_directions():
 # ---------------------------------------------------------------- what a module is
 def test_clusters_show_the_module_label_under_its_path():
     nodes, _ = parse(draw_graph(mlp_loss()))
-    assert by_title(nodes, "0.weight (param)")["clusters"] == ("Sequential: Sequential", "0: Dense(2→8, tanh)")
-    assert by_title(nodes, "1.bias (param)")["clusters"] == ("Sequential: Sequential", "1: Linear(8→1)")
+    assert by_title(nodes, "0.weight (param)")["clusters"] == ("Sequential", "0: Dense(2→8, tanh)")
+    assert by_title(nodes, "1.bias (param)")["clusters"] == ("Sequential", "1: Linear(8→1)")
     ops = [nodes[n]["clusters"] for n in of_kind(nodes, "op")]
     assert ("mse_loss",) in ops  # a scope without a label shows its name alone
 
@@ -167,3 +167,23 @@ def test_a_scope_marked_derivative_titles_the_image_and_is_coloured():
     assert {nodes[n]["clusters"] for n in of_kind(nodes, "op")} == {(), ("backward: derivative graph",)}
     assert 'fillcolor="#fff0f6"' in graph.source
     assert "label" not in draw_graph(out).graph_attr  # the forward graph alone has no title
+
+
+def test_an_unnamed_constant_is_named_by_the_scope_it_enters():
+    x = Tensor(np.ones((2, 3)))  # the data a model is called on
+    w = Tensor(np.ones((3, 1)), requires_grad=True, name="w")
+    with name_scope("model"):
+        out = x @ w
+    named = Tensor(np.ones((2, 1)), name="target")
+    nodes, _ = parse(draw_graph(((out - named) ** 2).sum()))
+    assert by_title(nodes, "input of model (const)")["clusters"] == ()
+    assert by_title(nodes, "target (const)")["clusters"] == ()  # its own name wins; used outside scopes
+    plain = Tensor(np.ones(3))
+    assert lines(parse(draw_graph(plain * w.sum()))[0]["t0"])[0] == "const"  # no scope: no role
+
+
+def test_a_label_equal_to_the_name_is_shown_once():
+    x = Tensor(1.0, requires_grad=True, name="x")
+    with name_scope("Sequential", label="Sequential"):
+        y = x.exp()
+    assert 'label=Sequential' in draw_graph(y).source and "Sequential: Sequential" not in draw_graph(y).source
