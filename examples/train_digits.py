@@ -14,6 +14,7 @@ import numpy as np
 
 import autograd
 import nn
+from autograd.trace import retain_grads
 
 
 def main(argv=None):
@@ -47,10 +48,11 @@ def main(argv=None):
     test_accuracy = scores["accuracy"]
     print(f"test accuracy: {test_accuracy:.2%} (test loss {scores['loss']:.4f})")
 
-    # the graph of one small batch's loss, one cluster per layer, with values and gradients
+    # the graph of one small batch's loss, one cluster per layer, with every value and gradient
     loss = nn.cross_entropy(model(autograd.Tensor(X_test[:8])), y_test[:8])
     model.zero_grad()
-    loss.backward(retain_graph=True)
+    with retain_grads():  # the intermediates keep their gradients too, for the image
+        loss.backward(retain_graph=True)
     graph_path = autograd.save_graph(out / "digits_model_graph.png", loss, show_values=True, show_grads=True)
     nn.save(model, out / "digits_model.npz")
 
