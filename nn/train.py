@@ -13,9 +13,13 @@ from .callbacks import EarlyStopping, FitRun, as_callbacks
 from .data import batches, num_batches
 from .losses import BCEWithLogitsLoss, binary_cross_entropy_with_logits, get_loss, is_classification
 from .optim import get_optimizer
-from .utils import as_array
+from .utils import as_array, blas_threads
 
-__all__ = ["fit", "evaluate", "predict", "accuracy", "EarlyStopping", "METRICS"]
+__all__ = ["fit", "evaluate", "predict", "accuracy", "EarlyStopping", "METRICS", "BLAS_THREADS"]
+
+# fit, evaluate and predict run with this many BLAS threads (None: as BLAS is configured); one
+# is fastest for the small matrix products of dense networks (see nn.utils.blas_threads)
+BLAS_THREADS = 1
 
 
 def accuracy(pred, target, threshold=0.5):
@@ -208,7 +212,7 @@ def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=Non
     run = FitRun(model, optimizer, epochs, steps, verbose)
     rng = init.resolve_generator(rng)
     warned = False
-    with _mode(model, training=True):
+    with _mode(model, training=True), blas_threads(BLAS_THREADS):
         callbacks.on_train_begin(run)
         for epoch in range(1, epochs + 1):
             run.epoch = epoch
@@ -256,7 +260,7 @@ def predict(model, X, batch_size=None):
     samples per forward pass.
     """
     X = _as_data(model, X)
-    with _mode(model, training=False), no_grad():
+    with _mode(model, training=False), no_grad(), blas_threads(BLAS_THREADS):
         if batch_size is None:
             return as_array(model(X)).copy()
         parts = [as_array(model(X_batch)) for X_batch in batches(X, None, batch_size,
@@ -275,7 +279,7 @@ def evaluate(model, X, y, *, loss=None, metrics=None, batch_size=None):
     X, y = _as_data(model, X, y)
     loss_fn = get_loss(loss) if loss is not None else None
     running = _Epoch(_metric_functions(metrics, loss_fn))
-    with _mode(model, training=False), no_grad():
+    with _mode(model, training=False), no_grad(), blas_threads(BLAS_THREADS):
         for X_batch, y_batch in batches(X, y, batch_size or max(len(X), 1), shuffle=False):
             out = model(X_batch)
             value = loss_fn(out, y_batch).item() if loss_fn is not None else 0.0
