@@ -19,6 +19,8 @@ import numpy as np
 
 from autograd import Tensor, name_scope, no_grad
 
+from .utils import as_array
+
 __all__ = ["Parameter", "Module", "Sequential", "LoadResult"]
 
 
@@ -32,8 +34,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, dtype=None, name=None):
-        array = data.data if isinstance(data, Tensor) else data
-        array = np.array(array, dtype=dtype, copy=True)
+        array = np.array(as_array(data), dtype=dtype, copy=True)
         if array.dtype.kind != "f":
             array = array.astype(np.float64)
         super().__init__(array, requires_grad=True, name=name)
@@ -263,8 +264,7 @@ class Module:
         own = dict(self.named_parameters())
         buffers = self._buffer_slots()
         own.update((key, getattr(module, name)) for key, (module, name) in buffers.items())
-        arrays = {key: np.asarray(value.data if isinstance(value, Tensor) else value)
-                  for key, value in state.items()}
+        arrays = {key: as_array(value) for key, value in state.items()}
         missing = [key for key in own if key not in arrays]
         unexpected = [key for key in arrays if key not in own]
         problems, cast = [], {}

@@ -37,6 +37,7 @@ from autograd import Tensor
 
 from .module import Module
 from .optim import Optimizer
+from .utils import as_array
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -65,7 +66,7 @@ def _umask():
 
 
 def _numeric(key, value):
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    array = as_array(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"save: {key!r} has dtype {array.dtype}; only numeric arrays are saved")
     return array
