@@ -380,10 +380,9 @@ def _check_vjp(fn, args, diff, checked, numerical, shapes, labels, eps, vjp_rtol
             f"    backward(v):            {float(got[col])!r}\n"
             f"  {int(bad.sum())} of {bad.size} entries exceed vjp_rtol * sum|v||J| with "
             f"vjp_rtol={vjp_rtol:.3g}\n"
-            "  (the Jacobian matched row by row with one-hot seeds: the rule uses its incoming "
-            "gradient g wrongly, e.g. ignores it (invisible for a scalar output with a seed of 1), "
-            "or is off by a small relative error; v's entries are +-[1.25, 2.5] drawn from "
-            f"numpy.random.default_rng({seed}))",
+            "  (the Jacobian matched with one-hot seeds, so a rule uses its incoming gradient g\n"
+            "   wrongly: it ignores g (invisible on a scalar output, whose seed is 1) or is off by a\n"
+            f"   small relative error; v: entries +-[1.25, 2.5] from numpy.random.default_rng({seed}))",
             input_index=diff[j], input_element=in_el, numerical=float(expected[col]),
             analytical=float(got[col]), max_abs_error=float(err.max()))
 

@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograd.gradcheck import gradcheck, gradgradcheck
+from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.tensor import Tensor
 
 __all__ = ["FLOAT_DTYPES", "float_dtypes", "shapes", "elements", "float_arrays", "tensors",
@@ -279,9 +279,13 @@ def check_gradients(fn: Callable, nargs: int = 1, *, inputs: st.SearchStrategy |
     name = getattr(fn, "__name__", type(fn).__name__)
 
     def check(args):
-        gradcheck(fn, args, eps=eps, atol=atol, rtol=rtol)
-        if second_order:
-            gradgradcheck(fn, args, eps=eps, atol=atol, rtol=rtol)
+        try:
+            gradcheck(fn, args, eps=eps, atol=atol, rtol=rtol)
+            if second_order:
+                gradgradcheck(fn, args, eps=eps, atol=atol, rtol=rtol)
+        except GradcheckError as error:  # the last one raised is for the shrunk arguments: show them
+            error.args = (f"{error.args[0]}\n  at {name}({', '.join(map(repr, args))})",)
+            raise
 
     check.__name__ = check.__qualname__ = f"check_gradients_of_{name}".replace("<lambda>", "lambda")
     check.__doc__ = f"Property test: gradients of {name}{' (first and second order)' if second_order else ''}."
