@@ -247,9 +247,10 @@ def test_a_wrong_gradient_fails_and_hypothesis_shrinks_it():
         seen.append(x.shape)
         return x * x.detach()
 
-    with pytest.raises(GradcheckError, match="Jacobian mismatch for output 0 with respect to input 0"):
+    with pytest.raises(GradcheckError, match="Jacobian mismatch for output 0 with respect to input 0") as info:
         check_gradients(wrong_square, max_examples=20)()
-    assert seen[-1] == ()   # the replayed, shrunk example is a 0-d tensor
+    assert seen[-1] == ()   # the replayed, shrunk example is a 0-d tensor, named in the message
+    assert str(info.value).splitlines()[-1].startswith("  at wrong_square(Tensor(")
 
 
 def test_second_order_is_checked_only_when_asked():
