@@ -2,8 +2,10 @@
 and the BLAS thread limit."""
 
 import contextlib
+import importlib.util
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -85,7 +87,17 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         p.grad = np.clip(p.grad, -clip_value, clip_value).astype(p.grad.dtype, copy=False)
 
 
-_controller = []
+_controller = {"modules": -1, "controller": None}
+
+
+def _blas_controller():
+    """A threadpoolctl controller, made again when modules were imported since the last one
+    (a newly imported extension may bring its own BLAS, e.g. SciPy's)."""
+    from threadpoolctl import ThreadpoolController
+    if _controller["modules"] != len(sys.modules):
+        _controller["controller"] = ThreadpoolController()
+        _controller["modules"] = len(sys.modules)
+    return _controller["controller"]
 
 
 @contextlib.contextmanager
@@ -94,15 +106,8 @@ def blas_threads(limit):
     ``threadpoolctl`` when it is installed (a no-op otherwise).  On ``nn``'s small matrix
     products extra threads mostly wait for each other: on a 2-core machine a digits fit runs
     about 15x faster with one thread than with OpenBLAS's default."""
-    if limit is None:
+    if limit is None or importlib.util.find_spec("threadpoolctl") is None:
         yield
         return
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        yield
-        return
-    if not _controller:
-        _controller.append(ThreadpoolController())  # made once NumPy's BLAS is loaded
-    with _controller[0].limit(limits=limit, user_api="blas"):
+    with _blas_controller().limit(limits=limit, user_api="blas"):
         yield
