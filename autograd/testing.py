@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -253,8 +254,8 @@ def gradient_inputs(nargs: int = 1, *, shapes=None, dtype=None, requires_grad=Tr
 
 def check_gradients(fn: Callable, nargs: int = 1, *, inputs: st.SearchStrategy | None = None,
                     second_order: bool = False, max_examples: int | None = None,
-                    eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                    **input_options) -> Callable[[], None]:
+                    settings: hypothesis_settings | None = None, eps: float = 1e-6,
+                    atol: float = 1e-5, rtol: float = 1e-3, **input_options) -> Callable[[], None]:
     """A hypothesis property test of ``fn``'s gradients, for pytest to collect::
 
         test_softplus = check_gradients(softplus, min_value=-5, max_value=5, second_order=True)
@@ -267,7 +268,8 @@ def check_gradients(fn: Callable, nargs: int = 1, *, inputs: st.SearchStrategy |
     ``requires_grad``, ``min_value``, ``max_value``, ``away_from``, ``min_distance``,
     ``min_gap``, ``max_dims``, ``max_side``).  On a failure hypothesis shrinks the arguments
     and reports the smallest failing ones with the :class:`~autograd.GradcheckError` naming the
-    first wrong Jacobian entries.  ``max_examples`` overrides the hypothesis profile's count.
+    first wrong Jacobian entries.  ``settings``: hypothesis settings to start from (default: the
+    current profile's); ``max_examples`` overrides their example count.
     """
     if not callable(fn):
         raise TypeError(f"check_gradients: fn must be callable, got {type(fn).__name__}")
@@ -293,7 +295,7 @@ def check_gradients(fn: Callable, nargs: int = 1, *, inputs: st.SearchStrategy |
     options = {"report_multiple_bugs": False}
     if max_examples is not None:
         options["max_examples"] = max_examples
-    return settings(**options)(given(inputs)(check))
+    return hypothesis_settings(settings, **options)(given(inputs)(check))
 
 
 # ----------------------------------------------------------------------------- helpers

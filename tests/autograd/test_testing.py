@@ -262,6 +262,20 @@ def test_second_order_is_checked_only_when_asked():
         check_gradients(wrong_second, dtype=np.float64, second_order=True, max_examples=10)()
 
 
+def test_check_gradients_starts_from_given_settings():
+    drawn = []
+    counting = gradient_inputs(1).map(lambda args: drawn.append(args[0].shape) or args)
+    check = settings(max_examples=7, derandomize=True, database=None)
+    check_gradients(lambda x: x * 2, inputs=counting, settings=check)()
+    first = list(drawn)
+    drawn.clear()
+    check_gradients(lambda x: x * 2, inputs=counting, settings=check)()
+    assert drawn == first and 0 < len(first) <= 7    # derandomized: the same examples again
+    drawn.clear()
+    check_gradients(lambda x: x * 2, inputs=counting, max_examples=3, settings=check)()
+    assert 0 < len(drawn) <= 3
+
+
 def test_check_gradients_with_an_inputs_strategy_and_constant_arguments():
     def weighted(x, w):
         return (x * w).sum()
