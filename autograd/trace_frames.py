@@ -55,8 +55,9 @@ def _frame_setup(trace):
     return trace._setup
 
 
-def frame(trace, number):
-    """The graph image of ``trace`` at step ``number`` (1-based)."""
+def frame(trace, number, caption=True):
+    """The graph image of ``trace`` at step ``number`` (1-based), with a line saying what happens
+    at that step under it when ``caption``."""
     widths, layout = _frame_setup(trace)
     step = trace.steps[number - 1]
     known = _known(trace, number)
@@ -83,7 +84,9 @@ def frame(trace, number):
             style = dict(FLOWING, xlabel=viz._text([show(s.grad)])) if current else dict(WALKED)
             edges[(s.node, op)] = style
     graph = viz.new_graph()
-    graph.graph_attr.update(forcelabels="true", labelloc="b", label=viz._text(textwrap.wrap(trace.caption(number), 90)))
+    graph.graph_attr["forcelabels"] = "true"
+    if caption:
+        graph.graph_attr.update(labelloc="b", label=viz._text(textwrap.wrap(trace.caption(number), 90)))
     viz.emit(graph, trace._nodes, trace._edges, attrs, layout, edges)
     return graph
 
@@ -96,7 +99,7 @@ class Player:
 
     def __init__(self, trace):
         self.trace = trace
-        svgs = [_inline_svg(trace.frame(n).pipe(format="svg").decode("utf-8"), f"f{n}")
+        svgs = [_inline_svg(frame(trace, n, caption=False).pipe(format="svg").decode("utf-8"), f"f{n}")
                 for n in range(1, len(trace.steps) + 1)]
         digest = hashlib.sha1("".join(svgs).encode()).hexdigest()[:8]
         self.id = f"dagrad-player-{digest}-{next(self._count)}"

@@ -3,16 +3,19 @@
 Graphviz's ``dot`` stacks the graph in ranks (a node's rank: one more than its inputs').  Drawn
 left to right, a deep graph is a strip; drawn top to bottom, a wide one is.  ``choose`` estimates
 both drawings' sizes from the labels (Helvetica 10 pt, as ``viz`` sets it) and the ranks, keeps
-the squarer one, and when both are longer than ``MAX_RATIO`` : 1 it folds the ranks top to bottom
+the squarer one, and when both are clearly longer than ``MAX_RATIO`` : 1 it folds the ranks top to bottom
 into side-by-side columns (as a newspaper does): edges that cross from one column to the next
 stop constraining the ranks, so each column starts again at the top.
 """
 import math
 
-CHAR_W, LINE_H = 0.075, 0.17  # inches per character and per label line at 10 pt Helvetica
+CHAR_W, LINE_H = 0.062, 0.17  # inches per character (on average) and per label line at 10 pt Helvetica
 PAD_W, PAD_H = 0.25, 0.12  # node margins and border
 NODESEP, RANKSEP = 0.25, 0.35  # inches, as draw_graph sets them
 MAX_RATIO = 3.0  # the longer side of the image at most this many times the shorter one
+# the estimates count each rank's nodes side by side and no more, so they take a graph for narrower
+# than dot draws it (clusters, edges routed around nodes); fold only what is clearly too long
+FOLD_RATIO = 5.0
 TARGET_RATIO = 1.0  # what a fold aims at
 
 
@@ -80,7 +83,7 @@ def choose(sizes, edges, rankdir=None):
     rank = ranks(list(sizes), edges)
     lr, tb = _extent(sizes, rank, True), _extent(sizes, rank, False)
     best = "LR" if _ratio(lr) < _ratio(tb) else "TB"
-    if min(_ratio(lr), _ratio(tb)) <= MAX_RATIO or tb[1] <= tb[0]:
+    if min(_ratio(lr), _ratio(tb)) <= FOLD_RATIO or tb[1] <= tb[0]:
         return best, None
     depth = max(rank.values()) + 1
     width, height = tb
