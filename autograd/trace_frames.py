@@ -23,6 +23,7 @@ RECEIVER = {"color": "#c2255c", "penwidth": "2"}
 WALKED = {"color": "#f783ac", "penwidth": "1.5"}
 FLOWING = {"color": "#c2255c", "penwidth": "2.5", "fontcolor": "#c2255c", "fontsize": "9"}
 UNKNOWN = "grad ?"
+MAX_NODES = 500  # as draw_graph's max_nodes
 
 
 def _has_grad_line(kind, obj):
@@ -42,6 +43,11 @@ def _known(trace, number):
 def _frame_setup(trace):
     """The node widths (the widest label any frame gives a node) and the layout, computed once."""
     if getattr(trace, "_setup", None) is None:
+        if len(trace._nodes) > MAX_NODES:
+            raise ValueError(
+                f"BackwardTrace.frame: the graph has {len(trace._nodes):,} nodes, more than {MAX_NODES} (Graphviz "
+                "would take minutes per frame); trace a smaller part of it (an intermediate tensor as the root), "
+                "or read the steps from the table")
         texts = {}
         for n in range(1, len(trace.steps) + 1):
             for nid, text in _known(trace, n).items():

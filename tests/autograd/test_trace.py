@@ -305,3 +305,13 @@ def test_a_trace_inside_scopes_keeps_its_clusters():
     trace = backward_trace(h.sum())
     assert [s.op for s in trace.steps] == ["sum", "tanh", "mul(·, 0.5)"]
     assert 'label="layer: Dense(3→3, tanh)"' in trace.frame(2).source
+
+
+def test_frames_of_a_graph_too_big_to_draw_say_what_to_do():
+    h = Tensor(0.5, requires_grad=True, name="x")
+    for _ in range(250):
+        h = h.tanh()
+    trace = backward_trace(h)
+    assert len(trace) == 250 and "250" in str(trace).splitlines()[-1].split()[0]
+    with pytest.raises(ValueError, match=r"the graph has 501 nodes, more than 500 .* trace a smaller part"):
+        trace.frame(1)
