@@ -88,7 +88,7 @@ class Module:
             _forward_observers[-1](self, out)
         return out
 
-    def scope_label(self):
+    def scope_label(self) -> str:
         """What this module is, shown under its path in graph images (``Linear(512→10)``);
         the class name unless a layer says more."""
         return type(self).__name__
@@ -174,7 +174,7 @@ class Module:
         for param in self.parameters():
             param.grad = None
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze (True) every parameter of this module and its sub-modules;
         returns self.  Frozen parameters get no ``.grad``, optimizers and ``fit`` skip them and
         ``summary()`` counts them as non-trainable."""
@@ -182,12 +182,12 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def num_parameters(self, trainable_only=False):
+    def num_parameters(self, trainable_only: bool = False) -> int:
         """Number of scalar parameters (each parameter once); only those that require grad with
         ``trainable_only``."""
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
-    def summary(self, input_shape=None):
+    def summary(self, input_shape: tuple | None = None) -> str:
         """A Keras-style table as a string: each sub-module's path and type, its output shape
         for an input of ``input_shape`` (the full shape, batch included, e.g. ``(32, 64)``;
         omitted: no shapes), its own parameter count, then total, trainable and frozen counts.

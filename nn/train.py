@@ -22,7 +22,7 @@ __all__ = ["fit", "evaluate", "predict", "accuracy", "EarlyStopping", "METRICS",
 BLAS_THREADS = 1
 
 
-def accuracy(pred, target, threshold=0.5):
+def accuracy(pred, target, threshold: float = 0.5) -> float:
     """Fraction of correct predictions.
 
     pred: (N, C) scores or probabilities with C > 1 (the class is the argmax), or (N,) /
@@ -45,12 +45,12 @@ def accuracy(pred, target, threshold=0.5):
     return float(np.mean(predicted == labels)) if len(labels) else 0.0
 
 
-def mean_absolute_error(pred, target):
+def mean_absolute_error(pred, target) -> float:
     """mean(|pred - target|) over every element (same shapes)."""
     return float(np.mean(np.abs(as_array(pred) - as_array(target))))
 
 
-def mean_squared_error(pred, target):
+def mean_squared_error(pred, target) -> float:
     """mean((pred - target)**2) over every element (same shapes)."""
     return float(np.mean((as_array(pred) - as_array(target)) ** 2))
 
@@ -178,12 +178,14 @@ def _train_step(model, loss_fn, optimizer, X_batch, y_batch):
     return out, batch_loss.item()
 
 
-def fit(model, X, y, *, loss, optimizer, epochs, batch_size, validation_data=None,
-        validation_split=0.0, metrics=None, callbacks=(), early_stopping=None, verbose=1,
-        shuffle=True, rng=None, progress=None):
+def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int,
+        validation_data: tuple | None = None, validation_split: float = 0.0, metrics=None,
+        callbacks=(), early_stopping=None, verbose: int = 1, shuffle: bool = True, rng=None,
+        progress: bool | None = None) -> dict:
     """Train ``model`` on (X, y) for ``epochs`` passes of mini-batches; returns the history.
 
-    Every argument is described in the README's ``nn.fit`` section.  In short: loss and
+    X: (N, ...) inputs; y: (N, ...) targets.  Every argument is described in the README's
+    ``nn.fit`` table.  In short: loss and
     optimizer are objects or names; ``metrics=None`` reports accuracy only for classification
     losses; ``callbacks`` are ``nn.callbacks`` objects or ``nn.lr_scheduler`` schedulers;
     ``verbose`` 0 (silent), 1 (a progress bar per epoch) or 2 (one line per epoch);
@@ -253,7 +255,7 @@ def _report(bar, verbose, epoch, epochs, logs):
         print(f"epoch {epoch}/{epochs}: " + ", ".join(f"{k}={v:.4g}" for k, v in logs.items()))
 
 
-def predict(model, X, batch_size=None):
+def predict(model, X, batch_size: int | None = None) -> np.ndarray:
     """Model outputs for X as an ndarray, in eval mode and without recording a graph.
 
     X: (N, ...), cast to the model's dtype; batch_size: None (all at once) or the number of
@@ -268,7 +270,7 @@ def predict(model, X, batch_size=None):
         return np.concatenate(parts, axis=0)
 
 
-def evaluate(model, X, y, *, loss=None, metrics=None, batch_size=None):
+def evaluate(model, X, y, *, loss=None, metrics=None, batch_size: int | None = None) -> dict:
     """Loss and metrics of ``model`` on (X, y), in eval mode and without recording a graph.
 
     Returns a dict: "loss" (when ``loss`` is given, a sample-weighted mean over batches) and
