@@ -1,0 +1,315 @@
+"""Convolution and pooling on NCHW images: ``conv2d``, ``max_pool2d``, ``avg_pool2d``.
+
+Every window is a strided view of the (padded) input (``sliding_window_view``); a convolution
+is one matrix product of the kernel with those windows (im2col), and the way back scatters the
+window gradients into the input with one slice-add per kernel position (col2im), never a Python
+loop over pixels or batch items.
+
+Convolution is bilinear, so its two VJPs are themselves linear maps whose VJPs are convolutions
+again: ``conv2d``'s input gradient (a transposed convolution) and weight gradient are primitives
+too, each with a rule written in terms of the other two.  Derivatives of any order follow.
+Average pooling is the same with a fixed kernel; max pooling sends each window's gradient to its
+first maximum in row-major order (as PyTorch).  Semantics and output shapes are PyTorch's.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from autograd.primitive import data_of, primitive
+from autograd.tensor import Tensor
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d"]
+
+# ---------------------------------------------------------------- sizes and checks
+
+
+def _pair(value, what, op, minimum):
+    """An int or a pair of ints -> (int, int), each >= minimum, or a clear error."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {what} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _out_size(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def conv_params(op, x_shape, kernel, stride, padding, dilation):
+    """Checked (kernel, stride, padding, dilation) pairs and the output's (OH, OW) for ``op``."""
+    if len(x_shape) != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {tuple(x_shape)}; "
+                         "add a batch dimension with x[None] for a single image")
+    kernel = _pair(kernel, "kernel_size", op, 1)
+    stride = _pair(stride, "stride", op, 1)
+    padding = _pair(padding, "padding", op, 0)
+    dilation = _pair(dilation, "dilation", op, 1)
+    out = tuple(_out_size(x_shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+    if min(out) < 1:
+        raise ValueError(
+            f"{op}: input of shape {tuple(x_shape)} is too small for kernel {kernel} with padding {padding} "
+            f"and dilation {dilation} (output would be {out}); pad the input or use a smaller kernel")
+    return kernel, stride, padding, dilation, out
+
+
+# ---------------------------------------------------------------- im2col / col2im kernels
+
+
+def _pad(x, padding, value=0.0):
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def windows(x, kernel, stride, padding, dilation, out, value=0.0):
+    """A read-only view (N, C, OH, OW, kh, kw) of every window of the padded ``x`` (no copy
+    besides the padding)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    view = sliding_window_view(_pad(x, padding, value), span, axis=(2, 3))
+    return view[:, :, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw, ::dh, ::dw]
+
+
+def im2col(x, kernel, stride, padding, dilation, out):
+    """The windows of x as columns (C*kh*kw, N*OH*OW), rows ordered like a weight's (c, a, b)."""
+    n, c = x.shape[:2]
+    win = windows(x, kernel, stride, padding, dilation, out)
+    return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kernel[0] * kernel[1], n * out[0] * out[1])
+
+
+def col2im(cols, x_shape, kernel, stride, padding, dilation, out):
+    """The adjoint of ``im2col``: add each window's values, cols (C, kh, kw, N, OH, OW), back into
+    an (N, C, H, W) array of ``x_shape``, one slice-add per kernel position."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out
+    n, c, h, w = x_shape
+    dx = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            dx[:, :, a * dh : a * dh + sh * (oh - 1) + 1 : sh, b * dw : b * dw + sw * (ow - 1) + 1 : sw] += cols[:, a, b]
+    return np.ascontiguousarray(dx[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3))
+
+
+def _check_weight(x_shape, w_shape):
+    if len(w_shape) != 4 or w_shape[1] != x_shape[1]:
+        raise ValueError(f"conv2d: weight of shape {tuple(w_shape)} does not fit input of shape {tuple(x_shape)}: "
+                         f"the weight must be (out_channels, {x_shape[1]}, kh, kw) for {x_shape[1]} input channels")
+
+
+def conv2d_forward(x, w, stride, padding, dilation):
+    """Cross-correlation of x (N, C, H, W) with w (O, C, kh, kw) -> (N, O, OH, OW): one matmul."""
+    kernel, stride, padding, dilation, out = conv_params("conv2d", x.shape, w.shape[2:], stride, padding, dilation)
+    _check_weight(x.shape, w.shape)
+    y = w.reshape(w.shape[0], -1) @ im2col(x, kernel, stride, padding, dilation, out)
+    return np.ascontiguousarray(y.reshape(w.shape[0], x.shape[0], *out).transpose(1, 0, 2, 3))
+
+
+def conv2d_input_grad(g, w, x_shape, stride, padding, dilation):
+    """d<g, conv2d(x, w)>/dx for g (N, O, OH, OW): a transposed convolution -> x_shape."""
+    kernel, stride, padding, dilation, out = conv_params("conv2d", x_shape, w.shape[2:], stride, padding, dilation)
+    _check_weight(x_shape, w.shape)
+    n, o = g.shape[:2]
+    cols = w.reshape(o, -1).T @ g.transpose(1, 0, 2, 3).reshape(o, -1)  # (C*kh*kw, N*OH*OW)
+    return col2im(cols.reshape(x_shape[1], *kernel, n, *out), x_shape, kernel, stride, padding, dilation, out)
+
+
+def conv2d_weight_grad(x, g, w_shape, stride, padding, dilation):
+    """d<g, conv2d(x, w)>/dw for x (N, C, H, W), g (N, O, OH, OW) -> w_shape."""
+    kernel, stride, padding, dilation, out = conv_params("conv2d", x.shape, w_shape[2:], stride, padding, dilation)
+    _check_weight(x.shape, w_shape)
+    g2 = g.transpose(1, 0, 2, 3).reshape(w_shape[0], -1)
+    return (g2 @ im2col(x, kernel, stride, padding, dilation, out).T).reshape(w_shape)
+
+
+# ---------------------------------------------------------------- pooling kernels
+
+
+def avg_pool2d_forward(x, kernel_size, stride, padding):
+    """Mean of each window (zero padding counted, as PyTorch's default) -> (N, C, OH, OW)."""
+    kernel, stride, padding, dilation, out = conv_params("avg_pool2d", x.shape, kernel_size, stride, padding, 1)
+    win = windows(x, kernel, stride, padding, dilation, out)
+    return win.mean(axis=(4, 5), dtype=x.dtype)
+
+
+def avg_pool2d_input_grad(g, x_shape, kernel_size, stride, padding):
+    """d<g, avg_pool2d(x)>/dx: each window's gradient spread evenly over it -> x_shape."""
+    kernel, stride, padding, dilation, out = conv_params("avg_pool2d", x_shape, kernel_size, stride, padding, 1)
+    share = g.transpose(1, 0, 2, 3) * (1.0 / (kernel[0] * kernel[1]))
+    cols = np.broadcast_to(share[:, None, None], (g.shape[1], *kernel, g.shape[0], *out))
+    return col2im(cols, x_shape, kernel, stride, padding, dilation, out)
+
+
+def max_pool2d_index(x, kernel_size, stride, padding):
+    """For each window of x, the flat index (into x) of its first maximum in row-major order,
+    (N, C, OH, OW).  Padding is -inf, so it never wins."""
+    kernel, stride, padding, dilation, out = conv_params("max_pool2d", x.shape, kernel_size, stride, padding, 1)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel size {kernel}")
+    n, c, h, w = x.shape
+    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    win = windows(x, kernel, stride, padding, dilation, out, fill)
+    arg = win.reshape(*win.shape[:4], -1).argmax(axis=-1)  # reshape copies; argmax picks the first max
+    rows = np.arange(out[0])[:, None] * stride[0] + arg // kernel[1] - padding[0]
+    cols = np.arange(out[1]) * stride[1] + arg % kernel[1] - padding[1]
+    plane = (np.arange(n)[:, None] * c + np.arange(c))[:, :, None, None] * (h * w)
+    return plane + rows * w + cols
+
+
+def gather(x, index):
+    """x.reshape(-1)[index]: works on arrays and on Tensors."""
+    return x.reshape(-1)[index]
+
+
+def scatter_add(g, index, shape):
+    """The adjoint of ``gather``: an array of ``shape`` with g's values added at ``index``."""
+    flat = np.bincount(index.reshape(-1), weights=g.reshape(-1), minlength=int(np.prod(shape)))
+    return flat.astype(g.dtype, copy=False).reshape(shape)
+
+
+# ---------------------------------------------------------------- the primitives
+# Each rule calls a NumPy kernel on arrays (first-order backward) and the matching primitive on
+# Tensors (create_graph=True), so every gradient is itself differentiable.
+
+
+def _on_tensors(*values):
+    return any(isinstance(v, Tensor) for v in values)
+
+
+def _label(name, **params):
+    """``conv2d(stride=2, padding=1)``: only the parameters that differ from their defaults."""
+    defaults = {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1)}
+    shown = [f"{k}={v[0] if v[0] == v[1] else v}" for k, v in params.items()
+             if k in ("kernel_size", "stride", "padding", "dilation") and v != defaults.get(k)]
+    return f"{name}({', '.join(shown)})" if shown else name
+
+
+def _conv2d_vjp(i, g, out, x, w, *bias, stride, padding, dilation):
+    if i == 0:
+        return _input_grad(g, w, x_shape=x.shape, stride=stride, padding=padding, dilation=dilation)
+    if i == 1:
+        return _weight_grad(x, g, w_shape=w.shape, stride=stride, padding=padding, dilation=dilation)
+    return g.sum(axis=(0, 2, 3))
+
+
+@primitive(vjp=_conv2d_vjp, name="conv2d", reads=("inputs",), label=lambda **p: _label("conv2d", **p))
+def _conv2d(x, w, *bias, stride, padding, dilation):
+    y = conv2d_forward(x, w, stride, padding, dilation)
+    if bias:
+        y += bias[0].reshape(-1, 1, 1)
+    return y
+
+
+# <h, input_grad(g, w)> = <conv2d(h, w), g> = <weight_grad(h, g), w>: the rules of the two
+# gradient maps are the three trilinear partners of one another
+@primitive(vjp=lambda i, h, out, g, w, *, x_shape, stride, padding, dilation:
+           _conv2d(h, w, stride=stride, padding=padding, dilation=dilation) if i == 0
+           else _weight_grad(h, g, w_shape=w.shape, stride=stride, padding=padding, dilation=dilation),
+           name="conv2d_input_grad", reads=("inputs",), label=lambda **p: _label("conv2d_input_grad", **p))
+def _conv2d_input_grad(g, w, *, x_shape, stride, padding, dilation):
+    return conv2d_input_grad(g, w, x_shape, stride, padding, dilation)
+
+
+@primitive(vjp=lambda i, h, out, x, g, *, w_shape, stride, padding, dilation:
+           _input_grad(g, h, x_shape=x.shape, stride=stride, padding=padding, dilation=dilation) if i == 0
+           else _conv2d(x, h, stride=stride, padding=padding, dilation=dilation),
+           name="conv2d_weight_grad", reads=("inputs",), label=lambda **p: _label("conv2d_weight_grad", **p))
+def _conv2d_weight_grad(x, g, *, w_shape, stride, padding, dilation):
+    return conv2d_weight_grad(x, g, w_shape, stride, padding, dilation)
+
+
+def _input_grad(g, w, **params):
+    if _on_tensors(g, w):
+        return _conv2d_input_grad(g, w, **params)
+    return conv2d_input_grad(g, w, params["x_shape"], params["stride"], params["padding"], params["dilation"])
+
+
+def _weight_grad(x, g, **params):
+    if _on_tensors(x, g):
+        return _conv2d_weight_grad(x, g, **params)
+    return conv2d_weight_grad(x, g, params["w_shape"], params["stride"], params["padding"], params["dilation"])
+
+
+@primitive(vjp=lambda i, h, out, g, *, x_shape, kernel_size, stride, padding:
+           _avg_pool2d(h, kernel_size=kernel_size, stride=stride, padding=padding),
+           name="avg_pool2d_input_grad", reads=(), label=lambda **p: _label("avg_pool2d_input_grad", **p))
+def _avg_pool2d_input_grad(g, *, x_shape, kernel_size, stride, padding):
+    return avg_pool2d_input_grad(g, x_shape, kernel_size, stride, padding)
+
+
+def _avg_pool2d_vjp(i, g, out, x, *, kernel_size, stride, padding):
+    if _on_tensors(g):
+        return _avg_pool2d_input_grad(g, x_shape=x.shape, kernel_size=kernel_size, stride=stride, padding=padding)
+    return avg_pool2d_input_grad(g, x.shape, kernel_size, stride, padding)
+
+
+@primitive(vjp=_avg_pool2d_vjp, name="avg_pool2d", reads=(), label=lambda **p: _label("avg_pool2d", **p))
+def _avg_pool2d(x, *, kernel_size, stride, padding):
+    return avg_pool2d_forward(x, kernel_size, stride, padding)
+
+
+# the gradient of max pooling scatters g to the chosen positions; its own gradient gathers
+@primitive(vjp=lambda i, h, out, g, *, index, shape: gather(h, index), name="max_unpool2d", reads=(),
+           label=lambda **p: "max_unpool2d")
+def _max_unpool(g, *, index, shape):
+    return scatter_add(g, index, shape)
+
+
+def _max_pool2d_vjp(i, g, out, x, *, kernel_size, stride, padding):
+    index = max_pool2d_index(data_of(x), kernel_size, stride, padding)
+    if _on_tensors(g):
+        return _max_unpool(g, index=index, shape=x.shape)
+    return scatter_add(g, index, x.shape)
+
+
+@primitive(vjp=_max_pool2d_vjp, name="max_pool2d", reads=("inputs",), label=lambda **p: _label("max_pool2d", **p))
+def _max_pool2d(x, *, kernel_size, stride, padding):
+    return gather(x, max_pool2d_index(x, kernel_size, stride, padding))
+
+
+# ---------------------------------------------------------------- public functions
+
+
+def _shape(value):
+    return np.shape(value.data if isinstance(value, Tensor) else value)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+    """2-D cross-correlation, PyTorch's ``conv2d``: x (N, C, H, W), weight (O, C, kh, kw),
+    bias (O,) or None -> (N, O, OH, OW) with OH = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1.
+
+    stride, padding (zeros), dilation: an int or an (h, w) pair.
+    """
+    x_shape, w_shape = _shape(x), _shape(weight)
+    if len(w_shape) != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels, kh, kw), got shape {w_shape}")
+    _, stride, padding, dilation, _ = conv_params("conv2d", x_shape, w_shape[2:], stride, padding, dilation)
+    _check_weight(x_shape, w_shape)
+    if bias is None:
+        return _conv2d(x, weight, stride=stride, padding=padding, dilation=dilation)
+    if _shape(bias) != w_shape[:1]:
+        raise ValueError(f"conv2d: bias must have shape ({w_shape[0]},), one value per output channel, got {_shape(bias)}")
+    return _conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
+
+
+def _pool_params(op, x, kernel_size, stride, padding):
+    kernel, stride, padding, _, _ = conv_params(op, _shape(x), kernel_size, kernel_size if stride is None else stride,
+                                                padding, 1)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    return dict(kernel_size=kernel, stride=stride, padding=padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Maximum of each window, PyTorch's ``max_pool2d``: x (N, C, H, W) -> (N, C, OH, OW).
+
+    stride defaults to kernel_size; padding (at most half the kernel) never wins.  The gradient
+    of a window goes to its first maximum in row-major order.
+    """
+    return _max_pool2d(x, **_pool_params("max_pool2d", x, kernel_size, stride, padding))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Mean of each window, PyTorch's ``avg_pool2d`` (zero padding counted in the mean):
+    x (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size."""
+    return _avg_pool2d(x, **_pool_params("avg_pool2d", x, kernel_size, stride, padding))

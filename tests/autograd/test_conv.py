@@ -1,0 +1,251 @@
+"""conv2d, max_pool2d and avg_pool2d: forward against a direct loop reference (and PyTorch when it
+is installed), gradients through gradcheck / gradgradcheck on hypothesis-drawn sizes (strides,
+padding, dilation, odd shapes, 1x1 kernels) in float32 and float64, ties, dtypes and errors."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograd import Tensor, grad, gradcheck, gradgradcheck
+from autograd.conv import avg_pool2d, conv2d, max_pool2d
+from autograd.testing import float_arrays, float_dtypes
+
+
+# ----------------------------------------------------------------------------- references
+def _pad(x, p, value=0.0):
+    return np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=value)
+
+
+def conv_reference(x, w, b, stride, padding, dilation):
+    """Direct definition: a loop over output pixels (small sizes only)."""
+    xp = _pad(x, padding)
+    (sh, sw), (dh, dw) = stride, dilation
+    kh, kw = w.shape[2:]
+    oh = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((x.shape[0], w.shape[0], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw]
+            out[:, :, i, j] = np.einsum("ncab,ocab->no", patch, w)
+    return out if b is None else out + b[:, None, None]
+
+
+def pool_reference(x, kernel, stride, padding, reduce):
+    fill = -np.inf if reduce is np.max else 0.0
+    xp = _pad(x, padding, fill)
+    oh = (xp.shape[2] - kernel[0]) // stride[0] + 1
+    ow = (xp.shape[3] - kernel[1]) // stride[1] + 1
+    out = np.zeros((*x.shape[:2], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i * stride[0] : i * stride[0] + kernel[0], j * stride[1] : j * stride[1] + kernel[1]]
+            out[:, :, i, j] = reduce(patch, axis=(2, 3))
+    return out
+
+
+# ----------------------------------------------------------------------------- strategies
+pairs = st.tuples  # readability below
+
+
+@st.composite
+def conv_cases(draw, max_side=3, max_channels=3):
+    """(x, w, b, stride, padding, dilation) with every size drawn, the input just large enough."""
+    dtype = draw(float_dtypes())
+    n = draw(st.integers(1, 2))
+    c, o = draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
+    kernel = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
+    stride = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
+    padding = draw(pairs(st.integers(0, 2), st.integers(0, 2)))
+    dilation = draw(pairs(st.integers(1, 2), st.integers(1, 2)))
+    size = [max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i]) + draw(st.integers(0, max_side)) for i in (0, 1)]
+    x = draw(float_arrays((n, c, *size), dtype, min_value=-2, max_value=2))
+    w = draw(float_arrays((o, c, *kernel), dtype, min_value=-2, max_value=2))
+    b = draw(st.none() | float_arrays((o,), dtype, min_value=-2, max_value=2))
+    return x, w, b, stride, padding, dilation
+
+
+@st.composite
+def pool_cases(draw, distinct=False):
+    """(x, kernel, stride, padding); ``distinct``: all values at least 0.01 apart (no ties)."""
+    dtype = draw(float_dtypes())
+    kernel = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
+    stride = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
+    padding = draw(pairs(st.integers(0, kernel[0] // 2), st.integers(0, kernel[1] // 2)))
+    size = [max(1, kernel[i] - 2 * padding[i]) + draw(st.integers(0, 3)) for i in (0, 1)]
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *size)
+    x = draw(float_arrays(shape, dtype, min_value=-5, max_value=5, min_gap=0.01 if distinct else None))
+    return x, kernel, stride, padding
+
+
+def _tensors(*arrays):
+    return tuple(None if a is None else Tensor(a, requires_grad=True) for a in arrays)
+
+
+# ----------------------------------------------------------------------------- conv2d
+@given(conv_cases())
+def test_conv2d_forward_matches_the_direct_definition_and_keeps_the_dtype(case):
+    x, w, b, stride, padding, dilation = case
+    out = conv2d(Tensor(x), Tensor(w), None if b is None else Tensor(b), stride, padding, dilation)
+    expected = conv_reference(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
+                              stride, padding, dilation)
+    assert out.shape == expected.shape
+    assert out.dtype == x.dtype
+    tol = 1e-4 if x.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out.data, expected, rtol=tol, atol=tol)
+
+
+@given(conv_cases())
+def test_conv2d_gradcheck(case):
+    x, w, b, stride, padding, dilation = case
+    inputs = _tensors(x, w, b)
+    assert gradcheck(lambda x, w, b: conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation), inputs)
+
+
+@settings(max_examples=20)
+@given(conv_cases(max_side=2, max_channels=2))
+def test_conv2d_gradgradcheck(case):
+    x, w, b, stride, padding, dilation = case
+    inputs = _tensors(x, w, b)
+    assert gradgradcheck(lambda x, w, b: conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation), inputs)
+
+
+def test_conv2d_third_order_is_a_convolution_too():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((1, 2, 5, 4)), requires_grad=True)
+    w = Tensor(rng.standard_normal((3, 2, 2, 2)), requires_grad=True)
+    # f = sum(conv(x, w) ** 2) is quadratic in w: d3f/dw3 = 0 and the Hessian-vector product is linear in w
+    (gw,) = grad((conv2d(x, w, stride=2, padding=1) ** 2).sum(), [w], create_graph=True)
+    v = rng.standard_normal(w.shape)
+    (hv,) = grad((gw * v).sum(), [w], create_graph=True)
+    (third,) = grad((hv * v).sum(), [w], allow_unused=True)
+    assert third is None or np.allclose(third.data if isinstance(third, Tensor) else third, 0)
+    # Hessian-vector product = 2 * conv_w^T conv_w v, checked against central differences of the gradient
+    def g_of(wd):
+        wt = Tensor(wd, requires_grad=True)
+        (conv2d(Tensor(x.data), wt, stride=2, padding=1) ** 2).sum().backward()
+        return wt.grad
+    eps = 1e-6
+    numeric = (g_of(w.data + eps * v) - g_of(w.data - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(hv.data, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_conv2d_one_by_one_kernel_is_a_channel_matmul():
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((6, 3, 1, 1))
+    out = conv2d(Tensor(x), Tensor(w))
+    np.testing.assert_allclose(out.data, np.einsum("nchw,oc->nohw", x, w[:, :, 0, 0]), rtol=1e-12)
+
+
+def test_conv2d_gradients_stay_float32():
+    x = Tensor(np.ones((1, 1, 4, 4), np.float32), requires_grad=True)
+    w = Tensor(np.ones((2, 1, 3, 3), np.float32), requires_grad=True)
+    b = Tensor(np.zeros(2, np.float32), requires_grad=True)
+    conv2d(x, w, b, padding=1).sum().backward()
+    assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
+    np.testing.assert_array_equal(b.grad, [16, 16])  # one per output pixel
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: conv2d(np.ones((3, 5, 5)), np.ones((1, 3, 3, 3))), r"4-D \(N, C, H, W\).*x\[None\]"),
+    (lambda: conv2d(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3))), r"weight of shape \(1, 3, 3, 3\).*2 input channels"),
+    (lambda: conv2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3))), r"too small for kernel \(3, 3\)"),
+    (lambda: conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), stride=0), r"stride must be >= 1"),
+    (lambda: conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), padding=(1, 2, 3)), r"padding must be an int or a pair"),
+    (lambda: conv2d(np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3)), np.ones(3)), r"bias must have shape \(2,\)"),
+    (lambda: conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 3, 3))), r"weight must be 4-D"),
+])
+def test_conv2d_bad_input_is_a_clear_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ----------------------------------------------------------------------------- pooling
+@given(pool_cases())
+def test_pooling_forward_matches_the_direct_definition(case):
+    x, kernel, stride, padding = case
+    x64 = x.astype(np.float64)
+    out = max_pool2d(Tensor(x), kernel, stride, padding)
+    assert out.dtype == x.dtype
+    np.testing.assert_array_equal(out.data, pool_reference(x64, kernel, stride, padding, np.max).astype(x.dtype))
+    out = avg_pool2d(Tensor(x), kernel, stride, padding)
+    assert out.dtype == x.dtype
+    np.testing.assert_allclose(out.data, pool_reference(x64, kernel, stride, padding, np.mean), rtol=1e-5, atol=1e-5)
+
+
+@given(pool_cases(distinct=True))
+def test_max_pool2d_gradcheck_and_gradgradcheck(case):
+    x, kernel, stride, padding = case
+    (t,) = _tensors(x)
+    assert gradcheck(lambda t: max_pool2d(t, kernel, stride, padding), t)
+    assert gradgradcheck(lambda t: max_pool2d(t, kernel, stride, padding), t)
+
+
+@given(pool_cases())
+def test_avg_pool2d_gradcheck_and_gradgradcheck(case):
+    x, kernel, stride, padding = case
+    (t,) = _tensors(x)
+    assert gradcheck(lambda t: avg_pool2d(t, kernel, stride, padding), t)
+    assert gradgradcheck(lambda t: avg_pool2d(t, kernel, stride, padding), t)
+
+
+def test_max_pool2d_ties_go_to_the_first_maximum_in_row_major_order():
+    x = Tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
+    max_pool2d(x, 3, stride=1).sum().backward()
+    expected = np.zeros((4, 4))
+    expected[:2, :2] = 1  # each of the four windows picks its own top-left element
+    np.testing.assert_array_equal(x.grad[0, 0], expected)
+
+    y = np.zeros((1, 1, 2, 2))
+    y[0, 0, 0, 1] = y[0, 0, 1, 0] = 1.0  # two maxima: (0, 1) comes first
+    t = Tensor(y, requires_grad=True)
+    max_pool2d(t, 2).backward(np.array([[[[5.0]]]]))
+    np.testing.assert_array_equal(t.grad[0, 0], [[0, 5], [0, 0]])
+
+
+def test_max_pool2d_padding_never_wins():
+    x = Tensor(-np.arange(1.0, 10.0).reshape(1, 1, 3, 3), requires_grad=True)
+    out = max_pool2d(x, 3, stride=1, padding=1)
+    assert (out.data < 0).all()
+    out.sum().backward()
+    assert x.grad.sum() == out.size
+
+
+@pytest.mark.parametrize("fn", [max_pool2d, avg_pool2d])
+def test_pooling_errors_name_the_problem(fn):
+    with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half the kernel size \(3, 3\)"):
+        fn(np.ones((1, 1, 6, 6)), 3, padding=2)
+    with pytest.raises(ValueError, match="4-D"):
+        fn(np.ones((6, 6)), 2)
+    with pytest.raises(ValueError, match="kernel_size must be >= 1"):
+        fn(np.ones((1, 1, 6, 6)), 0)
+
+
+# ----------------------------------------------------------------------------- against PyTorch
+@settings(max_examples=30)
+@given(conv_cases(), st.data())
+def test_conv_and_pooling_match_pytorch(case, data):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x, w, b, stride, padding, dilation = case
+    x, w = x.astype(np.float64), w.astype(np.float64)
+    b = None if b is None else b.astype(np.float64)
+    g = np.random.default_rng(0).standard_normal(conv_reference(x, w, b, stride, padding, dilation).shape)
+    ours = _tensors(x, w, b)
+    conv2d(*ours, stride, padding, dilation).backward(g)
+    theirs = [None if a is None else torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    F.conv2d(*theirs, stride=stride, padding=padding, dilation=dilation).backward(torch.tensor(g))
+    for a, t in zip(ours, theirs):
+        if a is not None:
+            np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+    kernel = data.draw(pairs(st.integers(1, 3), st.integers(1, 3)))
+    if min(x.shape[2] - kernel[0], x.shape[3] - kernel[1]) < 0:
+        return
+    for ours_fn, torch_fn in ((max_pool2d, F.max_pool2d), (avg_pool2d, F.avg_pool2d)):
+        a, t = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, ref = ours_fn(a, kernel), torch_fn(t, kernel)
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12)
+        out.sum().backward()
+        ref.sum().backward()
+        np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-12)
