@@ -12,6 +12,7 @@ PyTorch's and Keras's vocabulary side by side::
 """
 
 from . import callbacks, data, datasets, init, losses, lr_scheduler, optim
+from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .functional_call import functional_call
 from .init import manual_seed
 from .layers import Dense, Dropout, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
@@ -29,6 +30,7 @@ from .losses import (
                      nll_loss,
 )
 from .module import LoadResult, Module, Parameter, Sequential
+from .norm import BatchNorm1d, BatchNorm2d
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .serialization import CheckpointError, load, save
 from .train import EarlyStopping, accuracy, evaluate, fit, predict
@@ -45,4 +47,5 @@ __all__ = [
     "fit", "evaluate", "predict", "accuracy", "EarlyStopping",
     "save", "load", "CheckpointError",
     "functional_call",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "BatchNorm1d", "BatchNorm2d",
 ]
