@@ -166,3 +166,17 @@ def test_linear_keeps_numpy_promotion_for_float_input():
     assert nn.Linear(3, 2)(np.ones((1, 3), dtype=np.float64)).dtype == np.float64
     assert nn.Linear(3, 2, dtype=np.float64)(np.ones((1, 3), dtype=np.float32)).dtype == \
         np.float64
+
+
+def test_one_registry_of_activations_for_dense_and_the_layers():
+    from nn.layers import ACTIVATIONS
+    assert ACTIVATIONS["relu"] is nn.ReLU.fn and ACTIVATIONS["tanh"] is nn.Tanh.fn
+    assert ACTIVATIONS["sigmoid"] is nn.Sigmoid.fn and ACTIVATIONS["softmax"] is nn.Softmax.fn
+    assert ACTIVATIONS["log_softmax"] is nn.LogSoftmax.fn
+    x = np.random.default_rng(3).normal(size=(4, 5)).astype(np.float32)
+    for name, layer in [("relu", nn.ReLU()), ("tanh", nn.Tanh()), ("sigmoid", nn.Sigmoid()),
+                        ("softmax", nn.Softmax()), ("log_softmax", nn.LogSoftmax())]:
+        dense = nn.Dense(5, 3, activation=name, generator=0)
+        linear = nn.Linear(5, 3, generator=0)
+        np.testing.assert_array_equal(dense(x).data, layer(linear(x)).data)
+    assert not hasattr(__import__("nn.module").module, "ReLU")   # layers live in nn/layers.py
