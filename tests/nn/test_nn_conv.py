@@ -130,3 +130,33 @@ def test_conv_layers_match_pytorch():
     ref.backward(torch.tensor(g))
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def _write_idx(path, array):
+    codes = {np.dtype(np.uint8): 0x08}
+    header = bytes([0, 0, codes[array.dtype], array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.tobytes())
+
+
+def test_the_cnn_example_trains_on_mnist_idx_files(tmp_path):
+    """examples/train_cnn.py --mnist DIR: a smoke run on tiny synthetic 28x28 IDX files."""
+    import importlib.util
+    import pathlib
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("t10k", 20)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = np.zeros((n, 28, 28), np.uint8)
+        images[np.arange(n), 2 * labels + 4, 4:24] = 255  # one bright row per class
+        _write_idx(tmp_path / f"{split}-images-idx3-ubyte", images)
+        _write_idx(tmp_path / f"{split}-labels-idx1-ubyte", labels)
+    script = pathlib.Path(__file__).parents[2] / "examples" / "train_cnn.py"
+    spec = importlib.util.spec_from_file_location("train_cnn", script)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    accuracy = example.main(["--mnist", str(tmp_path), "--epochs", "1", "--batch-size", "20", "--no-progress",
+                             "--out", str(tmp_path / "out")])
+    assert 0.0 <= accuracy <= 1.0
+    assert (tmp_path / "out" / "mnist_cnn_filters.png").stat().st_size > 0
+    state = nn.load(tmp_path / "out" / "mnist_cnn.npz")
+    assert state["13.weight"].shape == (64 * 7 * 7, 10)  # Linear: (in_features, out_features)
