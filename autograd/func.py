@@ -95,9 +95,9 @@ def _fresh(value, who: str, position: int) -> Tensor:
     elif isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{who}: argument {position} is a bool; only floating-point arguments "
                         "can be differentiated")
-    elif isinstance(value, (int, float, np.number)) and not isinstance(value, np.ndarray):
-        data = np.float64(value) if isinstance(value, (int, np.integer)) else np.asarray(value)
-    elif isinstance(value, np.ndarray):
+    elif isinstance(value, (int, np.integer)):
+        data = np.float64(value)  # a Python or NumPy int is a point on the real line
+    elif isinstance(value, (float, np.number, np.ndarray)):
         data = value
     else:
         raise TypeError(f"{who}: argument {position} must be a Tensor, an ndarray or a number to "
