@@ -31,6 +31,7 @@ from .losses import (
 )
 from .module import LoadResult, Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
+from .onnx import export_onnx
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .serialization import CheckpointError, load, save
 from .train import EarlyStopping, accuracy, evaluate, fit, predict
@@ -47,5 +48,5 @@ __all__ = [
     "fit", "evaluate", "predict", "accuracy", "EarlyStopping",
     "save", "load", "CheckpointError",
     "functional_call",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "BatchNorm1d", "BatchNorm2d",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "BatchNorm1d", "BatchNorm2d", "export_onnx",
 ]
