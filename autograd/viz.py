@@ -256,10 +256,13 @@ def _plan(roots, order, index):
         if t._prim is None:
             kind = OUTPUT if id(t) in root_ids else PARAM if t.requires_grad else CONST
             scope = leaf_scope.get(id(t), ())
+            derivative = next((n for n, name in enumerate(scope) if getattr(name, "derivative", False)), None)
             if kind == CONST:  # constants sit outside all scopes; an unnamed one is named by the scope it enters
                 if scope and not t.name:
-                    roles[tid] = f"input of {scope[0]}"
+                    roles[tid] = "backward constant" if derivative is not None else f"input of {scope[0]}"
                 scope = ()
+            elif derivative is not None:  # a leaf of the forward graph stays outside a recorded backward
+                scope = scope[:derivative]
             nodes.append((tid, kind, scope, t))
             continue
         scope = t._scope or ()

@@ -169,6 +169,17 @@ def test_a_scope_marked_derivative_titles_the_image_and_is_coloured():
     assert "label" not in draw_graph(out).graph_attr  # the forward graph alone has no title
 
 
+def test_leaves_stay_outside_a_recorded_backward_and_its_constants_say_so():
+    x = Tensor(0.5, requires_grad=True, name="x")
+    seed = Tensor(1.0)
+    with name_scope("backward", label="derivative graph") as scope:
+        scope[-1].derivative = True
+        dx = seed * (1 - x.tanh() ** 2)
+    nodes, _ = parse(draw_graph(dx))
+    assert by_title(nodes, "x (param)")["clusters"] == ()
+    assert by_title(nodes, "backward constant (const)")["clusters"] == ()
+
+
 def test_an_unnamed_constant_is_named_by_the_scope_it_enters():
     x = Tensor(np.ones((2, 3)))  # the data a model is called on
     w = Tensor(np.ones((3, 1)), requires_grad=True, name="w")
