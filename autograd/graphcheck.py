@@ -15,8 +15,9 @@ forward order, on float64 copies of its inputs, with its keyword parameters:
   when the forward ran under ``autograd.detect_anomaly()``, the user's source line.
 
 A point where the forward is not differentiable along the direction drawn (``relu`` at 0, tied
-maxima, ``clip`` at a bound: one-sided differences disagree) is skipped, not reported; so is a
-primitive whose forward does not compute in float64 from float64 inputs (``astype(float32)``).
+maxima, ``clip`` at a bound: one-sided differences disagree) or not defined next to it (``sqrt``
+at 0) is skipped, not reported; so is a primitive whose forward does not compute in float64 from
+float64 inputs (``astype(float32)``).
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def check_graph(*roots: Tensor, eps: float = 1e-6, rtol: float = VJP_RTOL, direc
     failures = []
     for position, t in enumerate(nodes):
         for k in _differentiable(t):
-            if _agrees(t, k, rng, eps, rtol, directions) is False:
+            if _agrees(t, k, rng, eps, rtol, directions, max_entries) is False:
                 failures.append((position, t, k))
     if not failures:
         return True
@@ -141,8 +142,8 @@ class _Local:
         return _NOISE * float(np.abs(g).sum()) * max(1.0, _max_abs(self.out)) / eps
 
 
-def _agrees(t, k, rng, eps, rtol, directions):
-    """True / False, or None when the check does not apply here (kink, non-float64 forward)."""
+def _agrees(t, k, rng, eps, rtol, directions, max_entries):
+    """True / False, or None when the check does not apply here (no reference anywhere, non-float64 forward)."""
     local = _Local(t, k)
     if local.out.dtype != np.float64 or local.x.dtype != np.float64:
         return None
@@ -155,34 +156,52 @@ def _agrees(t, k, rng, eps, rtol, directions):
         numerical = float(np.sum(g * (plus - minus))) / (2 * eps)
         analytical = float(np.sum(ga * u))
         scale = float(np.sum(np.abs(g * (plus - minus)))) / (2 * eps) + float(np.sum(np.abs(ga * u)))
-        if abs(numerical - analytical) <= rtol * scale + noise:
-            continue
-        # one-sided differences that disagree mean no derivative along u here (a kink): not the rule's fault
         right = float(np.sum(g * (plus - local.out))) / eps
         left = float(np.sum(g * (local.out - minus))) / eps
-        if abs(right - left) > 1e-3 * (abs(right) + abs(left)) + 2 * noise:
-            return None
-        return False
+        if not np.isfinite(numerical) or abs(right - left) > 1e-3 * (abs(right) + abs(left)) + 2 * noise:
+            # some element sits at a kink or next to the forward's domain edge (relu at 0, sqrt at 0):
+            # no directional derivative along u, so compare entry by entry, skipping those elements
+            entries = _entrywise(local, g, ga.reshape(-1), eps, rtol, max_entries, rng)
+            return None if not np.any(entries[3] >= 0) else not entries[4].any()
+        if abs(numerical - analytical) > rtol * scale + noise:
+            return False
     return True
 
 
-def _located_error(t, k, position, count, failures, rng, eps, rtol, max_entries) -> GraphcheckError:
-    local = _Local(t, k)
-    g = rng.standard_normal(local.out.shape)
-    ga = local.rule(g).reshape(-1)
+def _entrywise(local, g, ga, eps, rtol, max_entries, rng):
+    """<g, f> by central differences entry by entry (at most ``max_entries``, sampled):
+    (entries, numerical, analytical, err, bad), err -1 where there is no reference (a kink, or
+    the forward undefined next to the point), such entries never being bad."""
     size = local.x.size
     entries = np.arange(size) if size <= max_entries else np.sort(rng.choice(size, max_entries, replace=False))
     numerical = np.empty(len(entries))
+    one_sided = np.empty((len(entries), 2))
     flat = local.x.reshape(-1)
     for n, i in enumerate(entries):
         plus, minus = flat.copy(), flat.copy()
         plus[i] += eps
         minus[i] -= eps
-        change = local.forward(plus.reshape(local.x.shape)) - local.forward(minus.reshape(local.x.shape))
-        numerical[n] = np.sum(g * change) / (plus[i] - minus[i])
+        up = np.sum(g * (local.forward(plus.reshape(local.x.shape)) - local.out))
+        down = np.sum(g * (local.out - local.forward(minus.reshape(local.x.shape))))
+        numerical[n] = (up + down) / (plus[i] - minus[i])
+        one_sided[n] = up / (plus[i] - flat[i]), down / (flat[i] - minus[i])
+    noise = local.noise(g, eps)
+    right, left = one_sided[:, 0], one_sided[:, 1]
+    with np.errstate(invalid="ignore"):
+        smooth = np.isfinite(numerical) & (np.abs(right - left) <= 1e-3 * (np.abs(right) + np.abs(left)) + 2 * noise)
     analytical = ga[entries]
-    err = np.abs(analytical - numerical)
-    bad = err > rtol * (np.abs(numerical) + np.abs(analytical)) + local.noise(g, eps)
+    err = np.where(smooth, np.abs(analytical - numerical), -1.0)
+    err = np.where(np.isnan(err), np.inf, err)  # a NaN from the rule where the forward is smooth: wrong
+    bad = err > rtol * (np.abs(numerical) + np.abs(analytical)) + noise
+    return entries, numerical, analytical, err, bad
+
+
+def _located_error(t, k, position, count, failures, rng, eps, rtol, max_entries) -> GraphcheckError:
+    local = _Local(t, k)
+    g = rng.standard_normal(local.out.shape)
+    size = local.x.size
+    entries, numerical, analytical, err, bad = _entrywise(local, g, local.rule(g).reshape(-1), eps, rtol,
+                                                          max_entries, rng)
     worst = int(np.argmax(err))
     element = tuple(int(i) for i in np.unravel_index(int(entries[worst]), local.x.shape))
     index = "[" + ", ".join(map(str, element)) + "]" if element else "[()]"
@@ -196,8 +215,8 @@ def _located_error(t, k, position, count, failures, rng, eps, rtol, max_entries)
         f"  {where(t)}",
         *([f"  in scope {scope}"] if scope else []),
         f"  worst entry: input{k}{index} of <g, {t._prim.name}(...)> for a random output gradient g",
-        f"    numerical (central differences of the forward): {float(numerical[worst])!r}",
-        f"    rule (vjp):                                      {float(analytical[worst])!r}",
+        f"    numerical (central differences of the forward): {float(numerical[worst]):.8g}",
+        f"    rule (vjp):                                      {float(analytical[worst]):.8g}",
         f"  {int(bad.sum())} of {len(entries)} entries wrong{sampled}; input shapes {shapes}, output shape "
         f"{local.out.shape}, parameters: {params}",
         "  (the values are those the op saw in the forward pass, as float64)",

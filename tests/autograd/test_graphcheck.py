@@ -62,13 +62,39 @@ def test_built_in_compositions_pass_on_drawn_shapes(xy):
     assert check_graph(z.sum())
 
 
-def test_kinks_and_ties_are_skipped_not_reported():
+def test_kinks_ties_and_domain_edges_are_skipped_not_reported():
     x = Tensor(np.array([-1.0, 0.0, 2.0, 2.0]), requires_grad=True)
     loss = x.relu().sum() + x.max() + x.abs().sum() + autograd.clip(x, 0.0, 2.0).sum()
     assert check_graph(loss)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert check_graph(Tensor(np.array([0.0, 4.0]), requires_grad=True).sqrt().sum())
+
+
+def test_a_wrong_rule_is_found_next_to_a_skipped_domain_edge():
+    @primitive(vjp=lambda i, g, out, x: g / out)   # wrong: sqrt's derivative is 1 / (2 sqrt(x))
+    def bad_sqrt(x):
+        return np.sqrt(x)
+
+    x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(GraphcheckError, match="bad_sqrt") as info:
+        check_graph(bad_sqrt(x).sum())
+    assert info.value.input_element == (1,)
+    assert info.value.analytical == pytest.approx(2 * info.value.numerical)
 
 
 # ----------------------------------------------------------------------------- wrong rules are named
+
+def test_a_wrong_rule_is_found_next_to_a_kink():
+    @primitive(vjp=lambda i, g, out, x: g * (x > 0) * 1.5)   # relu with a wrong slope
+    def bad_relu(x):
+        return np.maximum(x, 0)
+
+    x = Tensor(np.array([[0.0, 1.0, -2.0], [3.0, 0.0, 0.5]]), requires_grad=True)
+    with pytest.raises(GraphcheckError, match="bad_relu") as info:
+        check_graph(bad_relu(x).sum())
+    assert "3 of 6 entries wrong" in str(info.value)   # the two elements at the kink are not counted
+    assert check_graph(x.relu().relu().max(axis=0).sum())   # ties at 0 after a relu: skipped
+
 
 def test_a_wrong_user_rule_deep_in_a_model_is_named_with_its_source_line():
     with autograd.detect_anomaly():
