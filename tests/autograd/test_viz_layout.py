@@ -198,3 +198,16 @@ def test_a_label_equal_to_the_name_is_shown_once():
     with name_scope("Sequential", label="Sequential"):
         y = x.exp()
     assert 'label=Sequential' in draw_graph(y).source and "Sequential: Sequential" not in draw_graph(y).source
+
+
+@pytest.mark.xfail(strict=True, reason="needs the engine to record a create_graph walk in a name scope marked "
+                                       "derivative (engine.grad; proposed to the core's owner); drop this mark then")
+def test_a_gradient_from_create_graph_is_drawn_as_a_derivative_graph():
+    x = Tensor(0.5, requires_grad=True, name="x")
+    (d1,) = autograd.grad(x.tanh(), x, create_graph=True)
+    (d2,) = autograd.grad(d1, x, create_graph=True)
+    graph = draw_graph(d2)
+    assert graph.graph_attr.get("label") == autograd.viz.DERIVATIVE_TITLE
+    nodes, _ = parse(graph)
+    assert by_title(nodes, "x (param)")["clusters"] == ()
+    assert {nodes[n]["clusters"] for n in of_kind(nodes, "op")} == {("backward: derivative graph",)}
