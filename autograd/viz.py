@@ -18,6 +18,8 @@ iterative depth-first walk from the roots, so the DOT text is deterministic.
 
 Graphviz's layout time explodes with size, so past ``max_nodes`` nodes each name scope is drawn
 as one node, or a ValueError says how many nodes there are and how to get under the limit.
+The direction (top-down or left-to-right) and the folding of deep chains into columns are chosen
+so the image fits a page (``viz_layout``); ``autograd.trace`` draws a backward pass frame by frame.
 """
 import numbers
 import pathlib
