@@ -171,6 +171,9 @@ def test_an_output_independent_of_the_input_gives_zeros(f):
     assert np.all(h.data == 0)
     _, t = jvp(f, (x,), (np.ones(2),))
     assert t.item() == 0
+    _, vjp_fn = vjp(f, x)
+    (v,) = vjp_fn(1.0)
+    assert v.shape == (2,) and np.all(v.data == 0)
 
 
 def test_unused_argument_and_argnums():
