@@ -49,6 +49,7 @@ from collections.abc import Callable
 import numpy as np
 
 from autograd.engine import grad
+from autograd.gradcheck_report import GradcheckError, compare, index_text, max_abs
 from autograd.tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "FLOAT32_RTOL", "VJP_RTOL"]
@@ -63,31 +64,6 @@ FLOAT32_RTOL = 1e-4
 # to catch a rule off by a relative 1e-4, loose enough for central differences in float64.
 VJP_RTOL = 1e-5
 
-_MAX_PRINTED_ENTRIES = 64  # Jacobians up to this size are printed whole in an error message
-_MAX_LISTED_ENTRIES = 5  # wrong entries listed one by one (row-major) in an error message
-
-
-class GradcheckError(AssertionError):
-    """A gradient check failed.  The attributes locate the worst mismatching entry.
-
-    ``output_index``/``input_index``: position in fn's outputs / in ``inputs``;
-    ``output_element``/``input_element``: multi-indices into those tensors;
-    ``numerical``/``analytical``: the two values (for a float32 mismatch: the float64 and the
-    float32 analytical value); ``max_abs_error``: over the whole (output, input) block.
-    Attributes not relevant to a failure (e.g. a wrong gradient dtype) are ``None``.
-    """
-
-    def __init__(self, message: str, *, output_index=None, input_index=None,
-                 output_element=None, input_element=None, numerical=None, analytical=None,
-                 max_abs_error=None):
-        super().__init__(message)
-        self.output_index = output_index
-        self.input_index = input_index
-        self.output_element = output_element
-        self.input_element = input_element
-        self.numerical = numerical
-        self.analytical = analytical
-        self.max_abs_error = max_abs_error
 
 
 def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
@@ -209,13 +185,13 @@ def _check(fn, args, diff, labels, title, eps, tolerances) -> None:
     if all(a.dtype == np.float64 for a in args
            if isinstance(a, (Tensor, np.ndarray)) and _is_float(a.dtype)):
         analytical = _analytical_jacobians(_call(fn, args, "gradcheck"), args, diff, checked, labels)
-        _compare(numerical, analytical, diff, checked, shapes, labels, atol, rtol, headline,
+        compare(numerical, analytical, diff, checked, shapes, labels, atol, rtol, headline,
                  note + "; analytical: reverse mode", "numerical", "analytical")
         _check_vjp(fn, args, diff, checked, numerical, shapes, labels, eps, vjp_rtol, seed)
         return
 
     analytical64 = _analytical_jacobians(outs64, args64, diff, checked, labels)
-    _compare(numerical, analytical64, diff, checked, shapes, labels, atol, rtol, headline,
+    compare(numerical, analytical64, diff, checked, shapes, labels, atol, rtol, headline,
              note + "; analytical: reverse mode on float64 copies of the inputs",
              "numerical", "analytical")
     _check_vjp(fn, args64, diff, checked, numerical, shapes, labels, eps, vjp_rtol, seed)
@@ -224,9 +200,9 @@ def _check(fn, args, diff, labels, title, eps, tolerances) -> None:
         raise GradcheckError(f"fn's outputs have shapes {[o.shape for o in outs]} on the given "
                              f"inputs but {shapes[0]} on float64 copies of them")
     analytical = _analytical_jacobians(outs, args, diff, checked, labels)
-    atol32 = {k: [max(atol, FLOAT32_RTOL * _max_abs(block)) for block in blocks]
+    atol32 = {k: [max(atol, FLOAT32_RTOL * max_abs(block)) for block in blocks]
               for k, blocks in analytical64.items()}
-    _compare(analytical64, analytical, diff, checked, shapes, labels, atol32,
+    compare(analytical64, analytical, diff, checked, shapes, labels, atol32,
              max(rtol, FLOAT32_RTOL), "float32 " + headline,
              "the analytical Jacobian at the inputs' own dtype differs from the one computed on "
              "float64 copies (which matches central differences) by more than float32 rounding "
@@ -295,50 +271,6 @@ def _evaluate64(fn, args64, p, value, outs64, checked, out_label):
     return result
 
 
-def _compare(reference, candidate, diff, checked, shapes, labels, atol, rtol, headline, note,
-             ref_name, cand_name):
-    """Raise GradcheckError for the first (output, input) block with an entry out of tolerance:
-    |candidate - reference| <= atol + rtol * |reference|, a nan anywhere being a mismatch."""
-    out_label, in_label = labels
-    out_shapes, in_shapes = shapes
-    for k in checked:
-        for j, p in enumerate(diff):
-            ref, cand = reference[k][j], candidate[k][j]
-            block_atol = atol[k][j] if isinstance(atol, dict) else atol
-            err = np.abs(cand - ref)
-            bad = ~(err <= block_atol + rtol * np.abs(ref))
-            if not bad.any():
-                continue
-            err = np.where(np.isnan(err), np.inf, err)
-            row, col = np.unravel_index(int(np.argmax(np.where(bad, err, -1.0))), err.shape)
-            out_el = tuple(int(i) for i in np.unravel_index(row, out_shapes[k]))
-            in_el = tuple(int(i) for i in np.unravel_index(col, in_shapes[p]))
-            max_err = float(err.max())
-            msg = [
-                headline.format(out=out_label(k), inp=in_label(p)) + ",",
-                f"  worst entry: d output{k}{_index(out_el)} / d input{p}{_index(in_el)}",
-                f"    {ref_name + ':':<11} {float(ref[row, col])!r}",
-                f"    {cand_name + ':':<11} {float(cand[row, col])!r}",
-                f"  max abs error: {max_err:.6g} ({int(bad.sum())} of {bad.size} entries exceed "
-                f"atol + rtol * |{ref_name}| with atol={block_atol:.3g}, rtol={rtol:.3g})",
-                f"  ({note})",
-            ]
-            if bad.sum() > 1:
-                msg.append(f"  first wrong entries ({ref_name} vs {cand_name}):")
-                for r, c in list(zip(*np.nonzero(bad)))[:_MAX_LISTED_ENTRIES]:
-                    o = _index(tuple(int(i) for i in np.unravel_index(r, out_shapes[k])))
-                    i = _index(tuple(int(i) for i in np.unravel_index(c, in_shapes[p])))
-                    msg.append(f"    d output{k}{o} / d input{p}{i}: {float(ref[r, c])!r} vs {float(cand[r, c])!r}")
-            if ref.size <= _MAX_PRINTED_ENTRIES:
-                msg += ["  rows: elements of the output, columns: elements of the input",
-                        f"  {ref_name}:", _indent(np.array2string(ref, precision=6)),
-                        f"  {cand_name}:", _indent(np.array2string(cand, precision=6))]
-            raise GradcheckError("\n".join(msg), output_index=k, input_index=p,
-                                 output_element=out_el, input_element=in_el,
-                                 numerical=float(ref[row, col]), analytical=float(cand[row, col]),
-                                 max_abs_error=max_err)
-
-
 def _check_vjp(fn, args, diff, checked, numerical, shapes, labels, eps, vjp_rtol, seed) -> None:
     """One backward seeded with random non-unit gradients v_k for every output at once must give
     sum_k v_k . J[k, j] for each input j.  One-hot seeds cannot see a rule that ignores its
@@ -363,7 +295,7 @@ def _check_vjp(fn, args, diff, checked, numerical, shapes, labels, eps, vjp_rtol
             v = vs[k].reshape(-1)
             expected += v @ numerical[k][j]
             scale += np.abs(v) @ np.abs(numerical[k][j])
-            noise += np.abs(v).sum() * fd_noise * max(1.0, _max_abs(outs[k].data))
+            noise += np.abs(v).sum() * fd_noise * max(1.0, max_abs(outs[k].data))
         err = np.abs(got - expected)
         bad = ~(err <= vjp_rtol * scale + noise)
         if not bad.any():
@@ -375,7 +307,7 @@ def _check_vjp(fn, args, diff, checked, numerical, shapes, labels, eps, vjp_rtol
         raise GradcheckError(
             f"VJP mismatch with respect to {in_label(diff[j])} for a random output gradient v "
             f"(seeding {outputs}),\n"
-            f"  worst entry: input{diff[j]}{_index(in_el)}\n"
+            f"  worst entry: input{diff[j]}{index_text(in_el)}\n"
             f"    v . numerical Jacobian: {float(expected[col])!r}\n"
             f"    backward(v):            {float(got[col])!r}\n"
             f"  {int(bad.sum())} of {bad.size} entries exceed vjp_rtol * sum|v||J| with "
@@ -467,15 +399,3 @@ def _grad_outputs_for(outputs, grad_outputs, seed) -> tuple:
                              f"output it seeds has shape {o.shape}")
         result.append(g)
     return tuple(result)
-
-
-def _max_abs(block):
-    return float(np.max(np.abs(block))) if block.size else 0.0
-
-
-def _index(multi_index: tuple) -> str:
-    return "[" + ", ".join(str(i) for i in multi_index) + "]" if multi_index else "[()]"
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
