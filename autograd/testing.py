@@ -5,15 +5,18 @@ most 4 elements by default), so a property that runs ``gradcheck`` stays fast::
 
     from hypothesis import given
     from autograd import gradcheck
-    from autograd.testing import tensors, broadcastable_shapes, matmul_shapes
+    from autograd.testing import check_gradients, gradient_inputs, tensors
 
     @given(tensors())
     def test_exp(x):
         assert gradcheck(lambda x: x.exp(), x)
 
-    @given(broadcastable_shapes(2).flatmap(lambda shapes: st.tuples(*map(tensors, shapes))))
+    @given(gradient_inputs(2))           # two broadcastable tensors of one float dtype
     def test_mul(xy):
         assert gradcheck(lambda x, y: x * y, xy)
+
+    # or the whole property test in one line, first and second order:
+    test_tanh = check_gradients(lambda x: x.tanh(), second_order=True)
 
 Elements are finite and not subnormal, within ``[min_value, max_value]`` (``[-10, 10]`` by
 default).  For functions with kinks, ``away_from`` keeps elements at least ``min_distance``
