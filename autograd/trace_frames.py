@@ -98,8 +98,8 @@ def frame(trace, number, caption=True):
 
 
 class Player:
-    """A backward trace's frames in one self-contained HTML page: previous / next buttons and a
-    slider, the first frame shown without JavaScript, nothing loaded from the network."""
+    """A backward trace's frames in one self-contained HTML page: previous / next buttons, a slider
+    and the arrow keys, the first frame shown without JavaScript, nothing loaded from the network."""
 
     _count = itertools.count(1)
 
@@ -153,6 +153,12 @@ _SCRIPT = """
   root.querySelector(".prev").addEventListener("click", function () { show(Number(slider.value) - 1); });
   root.querySelector(".next").addEventListener("click", function () { show(Number(slider.value) + 1); });
   slider.addEventListener("input", function () { show(Number(slider.value)); });
+  root.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+      show(Number(slider.value) + (event.key === "ArrowRight" ? 1 : -1));
+      event.preventDefault();
+    }
+  });
   show(1);
 })();
 """
@@ -165,7 +171,8 @@ def _fragment(pid, captions, svgs):
         f'<div class="frame" data-step="{k}"{"" if k == 1 else hidden}>'
         f'<p class="caption">{html.escape(caption)}</p>\n{svg}</div>'
         for k, (caption, svg) in enumerate(zip(captions, svgs), 1))
-    return (f'<div class="dagrad-player" id="{pid}" data-step="1" style="font-family:Helvetica,Arial,sans-serif">\n'
+    return (f'<div class="dagrad-player" id="{pid}" data-step="1" tabindex="0" '
+            'style="font-family:Helvetica,Arial,sans-serif">\n'
             f'<div class="controls"><button type="button" class="prev">&#9664; previous</button> '
             f'<input type="range" class="slider" min="1" max="{n}" step="1" value="1" aria-label="step"> '
             f'<button type="button" class="next">next &#9654;</button> '

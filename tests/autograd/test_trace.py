@@ -315,3 +315,25 @@ def test_frames_of_a_graph_too_big_to_draw_say_what_to_do():
     assert len(trace) == 250 and "250" in str(trace).splitlines()[-1].split()[0]
     with pytest.raises(ValueError, match=r"the graph has 501 nodes, more than 500 .* trace a smaller part"):
         trace.frame(1)
+
+
+def test_a_vector_output_is_traced_from_the_gradient_given():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+    out = x.exp()
+    trace = backward_trace(out, np.array([1.0, 0.0, -1.0]))
+    (step,) = trace.steps
+    np.testing.assert_array_equal(step.grad, [1.0, 0.0, -1.0])
+    np.testing.assert_allclose(x.grad, [np.e, 0.0, -np.exp(3)])
+    assert step.sends[0].formula == "g * out" and "[1, 0, -1]" in str(trace)
+    assert "grad [2.718, 0, -20.09]" in trace.frame(1).source
+
+
+def test_retain_grads_keeps_what_a_create_graph_backward_computes():
+    x = Tensor(0.5, requires_grad=True, name="x")
+    h = x.tanh()
+    out = h * h
+    with retain_grads():
+        (dx,) = autograd.grad(out, x, create_graph=True)
+    np.testing.assert_allclose(h.grad, 2 * np.tanh(0.5))
+    assert isinstance(h.grad, np.ndarray) and out.grad == 1.0
+    np.testing.assert_allclose(dx.item(), 2 * np.tanh(0.5) * (1 - np.tanh(0.5) ** 2))

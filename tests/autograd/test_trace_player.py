@@ -75,6 +75,12 @@ def test_the_saved_player_pages_through_every_frame_offline(browser, tmp_path):
     for k in [*range(1, steps + 1), 2]:
         page.locator(".slider").fill(str(k))
         assert shown() == k
+    page.focus(".dagrad-player")
+    page.keyboard.press("ArrowRight")
+    assert shown() == 3
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert shown() == 1
     assert "gets gradient" in page.locator(".frame:visible .caption").text_content()
     assert requests == [path.as_uri()] and problems == []
     context.close()
