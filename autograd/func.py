@@ -194,14 +194,18 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     >>> value_and_grad(lambda x: (x * x).sum())(np.array([1.0, 2.0]))
     (Tensor(5.), Tensor([2., 4.]))
     """
+    return _value_and_grad(f, argnums, has_aux, "value_and_grad")
+
+
+def _value_and_grad(f, argnums, has_aux, who):
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        nums, single = _argnums(argnums, len(args), "grad")
+        nums, single = _argnums(argnums, len(args), who)
         with _level():
-            result, xs = _call_with_fresh(f, args, kwargs, nums, "grad")
-            out, aux = _split_aux(result, has_aux, "grad")
-            out = _output(out, "grad")
-            _scalar(out, "grad")
+            result, xs = _call_with_fresh(f, args, kwargs, nums, who)
+            out, aux = _split_aux(result, has_aux, who)
+            out = _output(out, who)
+            _scalar(out, who)
             grads = _backprop([out], xs, [None], _nested())
         value = (out, aux) if has_aux else out
         return _finish((value, grads[0] if single else tuple(grads)))
@@ -216,7 +220,7 @@ def grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     >>> grad(lambda x: grad(lambda y: x * y)(1.0))(2.0)   # captured variables are differentiated
     Tensor(1.)
     """
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = _value_and_grad(f, argnums, has_aux, "grad")
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):

@@ -267,6 +267,8 @@ def test_bad_input_gets_clear_errors():
         grad(lambda x, y: x, argnums=(0, -2))(1.0, 2.0)
     with pytest.raises(TypeError, match="argnums must be an int"):
         grad(lambda x: x, argnums=[0])(1.0)
+    with pytest.raises(ValueError, match=r"value_and_grad: f must return a 0-d .*shape \(1,\)"):
+        value_and_grad(lambda x: x * 2)(np.array([1.0]))
     with pytest.raises(TypeError, match="has_aux=True, f must return a pair"):
         grad(lambda x: x, has_aux=True)(1.0)
     with pytest.raises(ValueError, match="jvp: got 1 primals but 2 tangents"):
