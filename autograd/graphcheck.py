@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd import versions
 from autograd.anomaly import where
 from autograd.engine import unbroadcast
 from autograd.gradcheck import VJP_RTOL, GradcheckError
@@ -92,6 +93,11 @@ def _recorded(roots) -> list[Tensor]:
         if t._inputs is None:
             raise RuntimeError(f"check_graph: the graph through {t._prim.name} (shape {t.shape}) was released by "
                                "backward(); call check_graph before backward(), or backward(retain_graph=True)")
+        for k, a in enumerate(t._inputs):
+            if isinstance(a, Tensor) and versions.changed_since(a, t._stamp):
+                raise RuntimeError(f"check_graph: input {k} of {t._prim.name} (shape {a.shape}) was changed in place "
+                                   "after the forward pass, so the values it saw are gone; check the graph before "
+                                   "changing it, or on a fresh forward pass")
         nodes.append(t)
         stack.extend(a for a in t._inputs if isinstance(a, Tensor))
     return sorted(nodes, key=lambda t: t._stamp)

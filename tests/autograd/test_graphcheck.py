@@ -188,6 +188,31 @@ def test_a_released_graph_is_an_error_a_retained_one_is_checked():
         check_graph(loss)
 
 
+def test_the_graph_is_left_as_it_was():
+    x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True)
+    w = Tensor(np.array([1.5, -0.5]), requires_grad=True)
+    loss = softplus(x @ w).sum() * (x * x).mean()
+    before = x.data.copy(), loss.data.copy()
+    assert check_graph(loss)
+    loss.backward()
+    np.testing.assert_array_equal(x.data, before[0])
+    expected_x = x.grad.copy()
+    x.grad = None
+    fresh = softplus(x @ w).sum() * (x * x).mean()
+    fresh.backward()
+    np.testing.assert_array_equal(x.grad, expected_x)
+    np.testing.assert_array_equal(fresh.data, before[1])
+
+
+def test_an_input_changed_in_place_after_the_forward_is_refused():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w * 3.0).sum()
+    with autograd.no_grad():
+        w *= 2.0
+    with pytest.raises(RuntimeError, match=r"input 0 of mul \(shape \(2,\)\) was changed in place after the forward"):
+        check_graph(loss)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="nothing was recorded"):
         check_graph(Tensor(1.0, requires_grad=True))
