@@ -29,6 +29,8 @@ import numpy as np
 
 from autograd import viz_layout
 from autograd.tensor import Tensor
+from autograd.viz_collapse import _choose_level, _collapse
+from autograd.viz_text import CONST, OP, OUTPUT, PARAM, SCOPE, TENSOR, _nonfinite, _num, _shape_text, _summary, _text
 
 INSTALL_HINT = (
     "Graphviz's 'dot' executable was not found on PATH, so the graph cannot be rendered as an image "
@@ -76,8 +78,6 @@ class GraphImage(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             return {"text/plain": INSTALL_HINT}
 
-
-PARAM, CONST, OUTPUT, TENSOR, OP, SCOPE = "param", "const", "output", "tensor", "op", "scope"
 
 _STYLES = {
     PARAM: {"shape": "box", "style": "filled", "fillcolor": "#d0ebff", "color": "#1c7ed6"},
@@ -284,138 +284,7 @@ def _plan(roots, order, index):
     return nodes, edges, roles
 
 
-def _count(nodes, level):
-    """How many nodes the graph has once each scope at nesting ``level`` is one node (roots stay)."""
-    groups, kept = {}, 0
-    for _, kind, scope, _ in nodes:
-        if len(scope) >= level and kind != OUTPUT:
-            groups[scope[:level]] = None
-        else:
-            kept += 1
-    return kept + len(groups)
-
-
-def _choose_level(nodes, max_nodes, collapse, depth):
-    """The scope nesting level to collapse (None: draw everything), or a ValueError saying what to do."""
-    total = len(nodes)
-    limit = float("inf") if max_nodes is None else max_nodes
-    if not collapse and total <= limit:
-        return None
-    deepest = max((len(scope) for _, _, scope, _ in nodes), default=0)
-    levels = [depth] if collapse else range(deepest, 0, -1) if collapse is None else []
-    for level in levels:  # deepest first: the most detail that fits
-        count = _count(nodes, level)
-        if count <= limit:
-            return level
-    why = (f"draw_graph: the graph has {total:,} nodes, more than max_nodes={max_nodes} "
-           "(Graphviz's layout time explodes with size)")
-    if collapse is False and deepest and _count(nodes, 1) <= limit:
-        raise ValueError(f"{why}; pass collapse=True to draw one node per name scope ({_count(nodes, 1):,} nodes), "
-                         "draw a part of it by passing an intermediate tensor as the root, or raise max_nodes")
-    if not deepest:
-        why += ", and it has no name scope to collapse"
-    elif collapse is False:
-        why += f", and even one node per name scope would leave {_count(nodes, 1):,}"
-    else:
-        why += f", and with one node per name scope at nesting level {level} it still has {count:,}"
-        why += f" (try a depth smaller than {depth})" if collapse and depth > 1 else ""
-    raise ValueError(
-        f"{why}. To draw it, record (more of) the computation inside autograd.name_scope(...) blocks and pass "
-        "collapse=True (or depth=...) to draw one node per scope, draw a part of it by passing an intermediate "
-        "tensor as the root, or raise max_nodes (Graphviz may then take minutes)"
-    )
-
-
-def _collapse(nodes, edges, level):
-    """Replace everything inside each scope at nesting ``level`` by one scope node."""
-    new_nodes, owner, groups = [], {}, {}
-    for node in nodes:
-        nid, kind, scope, obj = node
-        if len(scope) < level:
-            new_nodes.append(node)
-            continue
-        if kind == OUTPUT:
-            new_nodes.append((nid, kind, scope[:level - 1], obj))
-            continue
-        key = scope[:level]
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = {"id": f"s{len(groups)}", "name": key[-1], "ops": [], "params": [], "bad": False,
-                                   "outputs": {}}
-            new_nodes.append((group["id"], SCOPE, key[:level - 1], group))
-        owner[nid] = group["id"], group, obj
-        if kind == OP:
-            group["ops"].append(obj._prim.name)
-        elif kind == PARAM:
-            group["params"].append(obj.name or f"param {obj.shape}")
-        if kind != OP and not group["bad"]:
-            data = obj.data if isinstance(obj, Tensor) else np.asarray(obj)
-            grad = obj.grad if isinstance(obj, Tensor) else None
-            group["bad"] = _nonfinite(data) or (grad is not None and _nonfinite(grad))
-    new_edges, seen = [], {}
-    for u, v in edges:
-        ou, ov = owner[u][0] if u in owner else u, owner[v][0] if v in owner else v
-        if ou == ov:
-            continue
-        if ou != u and isinstance(owner[u][2], Tensor):  # a tensor leaving the scope: one of its outputs
-            owner[u][1]["outputs"][_shape_text(owner[u][2].data)] = None
-        if ou != u or ov != v:  # an edge of a collapsed scope: once per pair of nodes
-            if (ou, ov) in seen:
-                continue
-            seen[(ou, ov)] = None
-        new_edges.append((ou, ov))
-    return new_nodes, new_edges
-
-
 # ---------------------------------------------------------------- labels and DOT output
-def _text(lines):
-    """A DOT label from plain lines: backslashes kept literal, never read as an HTML label."""
-    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
-
-
-def _num(v, digits=3):
-    v = v.item() if isinstance(v, (np.generic, np.ndarray)) else v
-    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
-
-
-def _nonfinite(a):
-    """True when float array ``a`` holds a NaN or an Inf (one cheap sum first, then an exact check)."""
-    if a.dtype.kind not in "fc" or a.size == 0:
-        return False
-    with np.errstate(all="ignore"):
-        if np.isfinite(np.add.reduce(a, axis=None)):
-            return False
-    return not np.isfinite(a).all()
-
-
-def _summary(a):
-    """A short text for the numbers in ``a``: the value of a scalar, else mean and min..max (+ NaN/Inf counts)."""
-    a = np.asarray(a)
-    if a.size == 0:
-        return "empty"
-    if a.dtype.kind == "b":
-        a = a.astype(np.int64)
-    if a.size == 1:
-        return _num(a.reshape(()), 4)
-    bad = ""
-    if _nonfinite(a):
-        counts = [(int(np.isnan(a).sum()), "NaN"), (int((a == np.inf).sum()), "+Inf"), (int((a == -np.inf).sum()), "-Inf")]
-        bad = ", ".join(f"{n} {what}" for n, what in counts if n)
-        a = a[np.isfinite(a)]
-        if a.size == 0:
-            return bad
-    low, high = a.min(), a.max()
-    if low == high:
-        text = f"all {_num(low)}"
-    else:
-        text = f"mean {_num(a.mean(dtype=np.float64))}, {_num(low)}..{_num(high)}"
-    return f"{text}; {bad}" if bad else text
-
-
-def _shape_text(a):
-    return f"{'scalar' if a.ndim == 0 else a.shape} {a.dtype.name}"
-
-
 def _tensor_node(kind, t, show_values, show_grads, role=None):
     tag = _TAGS.get(kind)
     name = t.name or role
