@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import linecache
 
 # the general case of the built-in rules that are functions with several cases
 _GENERAL_CASE = {
@@ -28,7 +29,7 @@ def rule_formula(prim, position: int, arg_names: list[str]) -> tuple[str, str]:
     rule's input names in it stand for (``"b = z"``), given the names of the actual inputs."""
     if prim.vjp is None:
         return "g", ""  # the gradient passes through unchanged
-    general = _GENERAL_CASE.get(prim.name) if getattr(prim.vjp, "__module__", "").startswith("autograd.") else None
+    general = _GENERAL_CASE.get(prim.name) if (getattr(prim.vjp, "__module__", None) or "").startswith("autograd.") else None
     if general is not None:
         formula, params = general[min(position, len(general) - 1)], _input_params(prim.vjp)
     else:
@@ -59,8 +60,10 @@ def _input_params(fn):
 
 @functools.lru_cache(maxsize=64)
 def _module_tree(filename):
-    with open(filename, encoding="utf-8") as f:
-        return ast.parse(f.read())
+    lines = linecache.getlines(filename)  # files, and the cells Jupyter registers there
+    if not lines:
+        raise OSError(f"no source for {filename}")
+    return ast.parse("".join(lines))
 
 
 def _rule_expression(fn, position):
@@ -70,7 +73,7 @@ def _rule_expression(fn, position):
         return None
     try:
         tree = _module_tree(inspect.getsourcefile(fn))
-    except (OSError, TypeError, SyntaxError):
+    except (OSError, TypeError, SyntaxError, ValueError):
         return None
     params = list(code.co_varnames[:code.co_argcount])
     for node in ast.walk(tree):

@@ -337,3 +337,16 @@ def test_retain_grads_keeps_what_a_create_graph_backward_computes():
     np.testing.assert_allclose(h.grad, 2 * np.tanh(0.5))
     assert isinstance(h.grad, np.ndarray) and out.grad == 1.0
     np.testing.assert_allclose(dx.item(), 2 * np.tanh(0.5) * (1 - np.tanh(0.5) ** 2))
+
+
+def test_formulas_of_rules_typed_in_a_notebook_cell():
+    import linecache
+
+    source = "softsign = autograd.primitive(lambda x: x / (1 + abs(x)), vjp=lambda i, g, out, x: g / (1 + abs(x)) ** 2)\n"
+    linecache.cache["<cell 7>"] = (len(source), None, source.splitlines(True), "<cell 7>")  # as IPython does
+    cell = {"autograd": autograd}
+    exec(compile(source, "<cell 7>", "exec"), cell)
+    x = Tensor(1.0, requires_grad=True)
+    assert rule_formula(cell["softsign"](x)._prim, 0, ["x"]) == ("g / (1 + abs(x)) ** 2", "")
+    exec(compile(source, "<lost cell>", "exec"), cell)  # source nowhere to be found: the rule's name instead
+    assert rule_formula(cell["softsign"](x)._prim, 0, ["x"]) == ("rule <lambda> for input 0", "")
