@@ -80,15 +80,16 @@ def im2col(x, kernel, stride, padding, dilation, out):
 
 
 def col2im(cols, x_shape, kernel, stride, padding, dilation, out):
-    """The adjoint of ``im2col``: add each window's values, cols (C, kh, kw, N, OH, OW), back into
-    an (N, C, H, W) array of ``x_shape``, one slice-add per kernel position."""
+    """The adjoint of ``im2col``: add each window's values, cols (kh, kw, C, OH, OW, N), back into
+    an (N, C, H, W) array of ``x_shape``, one slice-add per kernel position.  The batch axis is
+    innermost while adding, so each add runs over long contiguous rows (OW*N values)."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out
     n, c, h, w = x_shape
-    dx = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    dx = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
     for a in range(kh):
         for b in range(kw):
-            dx[:, :, a * dh : a * dh + sh * (oh - 1) + 1 : sh, b * dw : b * dw + sw * (ow - 1) + 1 : sw] += cols[:, a, b]
-    return np.ascontiguousarray(dx[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3))
+            dx[:, a * dh : a * dh + sh * (oh - 1) + 1 : sh, b * dw : b * dw + sw * (ow - 1) + 1 : sw] += cols[a, b]
+    return np.ascontiguousarray(dx[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2))
 
 
 def _check_weight(x_shape, w_shape):
@@ -110,8 +111,9 @@ def conv2d_input_grad(g, w, x_shape, stride, padding, dilation):
     kernel, stride, padding, dilation, out = conv_params("conv2d", x_shape, w.shape[2:], stride, padding, dilation)
     _check_weight(x_shape, w.shape)
     n, o = g.shape[:2]
-    cols = w.reshape(o, -1).T @ g.transpose(1, 0, 2, 3).reshape(o, -1)  # (C*kh*kw, N*OH*OW)
-    return col2im(cols.reshape(x_shape[1], *kernel, n, *out), x_shape, kernel, stride, padding, dilation, out)
+    # (kh*kw*C, O) @ (O, OH*OW*N): the window gradients in col2im's layout
+    cols = w.transpose(2, 3, 1, 0).reshape(-1, o) @ g.transpose(1, 2, 3, 0).reshape(o, -1)
+    return col2im(cols.reshape(*kernel, x_shape[1], *out, n), x_shape, kernel, stride, padding, dilation, out)
 
 
 def conv2d_weight_grad(x, g, w_shape, stride, padding, dilation):
@@ -135,8 +137,8 @@ def avg_pool2d_forward(x, kernel_size, stride, padding):
 def avg_pool2d_input_grad(g, x_shape, kernel_size, stride, padding):
     """d<g, avg_pool2d(x)>/dx: each window's gradient spread evenly over it -> x_shape."""
     kernel, stride, padding, dilation, out = conv_params("avg_pool2d", x_shape, kernel_size, stride, padding, 1)
-    share = g.transpose(1, 0, 2, 3) * (1.0 / (kernel[0] * kernel[1]))
-    cols = np.broadcast_to(share[:, None, None], (g.shape[1], *kernel, g.shape[0], *out))
+    share = g.transpose(1, 2, 3, 0) * (1.0 / (kernel[0] * kernel[1]))  # (C, OH, OW, N)
+    cols = np.broadcast_to(share, (*kernel, *share.shape))
     return col2im(cols, x_shape, kernel, stride, padding, dilation, out)
 
 

@@ -64,24 +64,27 @@ class NumpyByHand:
     def conv(x, w, b):
         cols, side = _cols(x)
         y = w.reshape(len(w), -1) @ cols + b[:, None]
-        return np.ascontiguousarray(y.reshape(len(w), len(x), side, side).transpose(1, 0, 2, 3)), cols
+        return np.ascontiguousarray(y.reshape(len(w), len(x), side, side).transpose(1, 0, 2, 3))
 
     def step(self):
         w1, b1, w2, b2 = self.params
-        z, cols1 = self.conv(self.x, w1, b1)
+        z = self.conv(self.x, w1, b1)
         h = np.maximum(z, 0)
-        _, cols2 = self.conv(h, w2, b2)
+        self.conv(h, w2, b2)
+        # the columns are made again for the weight gradients (keeping them from the forward is slower here)
         g2 = self.G.transpose(1, 0, 2, 3).reshape(len(w2), -1)
-        dw2, db2 = (g2 @ cols2.T).reshape(w2.shape), g2.sum(axis=1)
+        dw2, db2 = (g2 @ _cols(h)[0].T).reshape(w2.shape), g2.sum(axis=1)
+        # input gradient: window gradients (K, K, C, OH, OW, N) added back with the batch axis innermost
         side = self.G.shape[2]
-        dcols = (w2.reshape(len(w2), -1).T @ g2).reshape(CHANNELS[1], K, K, N, side, side)
-        dh = np.zeros((CHANNELS[1], N, *z.shape[2:]), np.float32)
+        g2t = self.G.transpose(1, 2, 3, 0).reshape(len(w2), -1)
+        dcols = (w2.transpose(2, 3, 1, 0).reshape(-1, len(w2)) @ g2t).reshape(K, K, CHANNELS[1], side, side, N)
+        dh = np.zeros((CHANNELS[1], *z.shape[2:], N), np.float32)
         for a in range(K):
             for b in range(K):
-                dh[:, :, a:a + side, b:b + side] += dcols[:, a, b]
-        dz = dh.transpose(1, 0, 2, 3) * (z > 0)
+                dh[:, a:a + side, b:b + side] += dcols[a, b]
+        dz = np.ascontiguousarray(dh.transpose(3, 0, 1, 2)) * (z > 0)
         g1 = dz.transpose(1, 0, 2, 3).reshape(len(w1), -1)
-        dw1, db1 = (g1 @ cols1.T).reshape(w1.shape), g1.sum(axis=1)
+        dw1, db1 = (g1 @ _cols(self.x)[0].T).reshape(w1.shape), g1.sum(axis=1)
         return [dw1, db1, dw2, db2]
 
 
