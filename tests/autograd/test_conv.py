@@ -249,3 +249,22 @@ def test_conv_and_pooling_match_pytorch(case, data):
         out.sum().backward()
         ref.sum().backward()
         np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_graph_labels_show_the_parameters_that_differ_from_the_defaults():
+    x = Tensor(np.ones((1, 2, 6, 6)), requires_grad=True)
+    w = Tensor(np.ones((3, 2, 3, 3)), requires_grad=True)
+    labels = [t._prim.label(t._params) for t in (conv2d(x, w), conv2d(x, w, stride=2, padding=(1, 0)),
+                                                 max_pool2d(x, 2), avg_pool2d(x, 3, stride=1, padding=1))]
+    assert labels == ["conv2d", "conv2d(stride=2, padding=(1, 0))", "max_pool2d(kernel_size=2, stride=2)",
+                      "avg_pool2d(kernel_size=3, padding=1)"]
+
+
+def test_mixed_dtypes_follow_numpy_and_each_gradient_keeps_its_input_dtype():
+    x = Tensor(np.ones((1, 1, 3, 3), np.float32), requires_grad=True)
+    w = Tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
+    out = conv2d(x, w)
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
+    np.testing.assert_array_equal(w.grad, np.full((1, 1, 2, 2), 4.0))

@@ -160,3 +160,13 @@ def test_the_cnn_example_trains_on_mnist_idx_files(tmp_path):
     assert (tmp_path / "out" / "mnist_cnn_filters.png").stat().st_size > 0
     state = nn.load(tmp_path / "out" / "mnist_cnn.npz")
     assert state["13.weight"].shape == (64 * 7 * 7, 10)  # Linear: (in_features, out_features)
+
+
+def test_check_graph_accepts_every_rule_recorded_by_a_cnn():
+    from autograd.graphcheck import check_graph
+
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, dtype=np.float64, generator=0), nn.BatchNorm2d(3, dtype=np.float64),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(2, stride=1), nn.Flatten(),
+                          nn.Linear(12, 4, dtype=np.float64, generator=1))
+    x = np.random.default_rng(6).standard_normal((3, 1, 6, 6))
+    assert check_graph(nn.cross_entropy(model(x), np.array([0, 1, 2])))
