@@ -205,6 +205,8 @@ def export_onnx(model: Module, example_input, path) -> "os.PathLike":
     output ``"output"``.  Dropout and BatchNorm are exported in eval mode (the modules' modes are
     restored afterwards).  The model is checked with ``onnx.checker``.  An operation without an
     ONNX translation raises NotImplementedError naming it and the module it was recorded in.
+    Dtypes are kept; ONNX Runtime's CPU provider has no float64 ``Conv`` or ``AveragePool``,
+    so export convolutional networks in float32.
     """
     onnx = _onnx()
     if not isinstance(model, Module):
