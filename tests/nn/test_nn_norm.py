@@ -142,3 +142,15 @@ def test_batchnorm_matches_pytorch_over_training_steps_and_in_eval():
         theirs.eval()
         x = rng.standard_normal(shape)
         np.testing.assert_allclose(ours(x).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_buffers_convert_with_to_and_state_dict_returns_copies():
+    layer = nn.BatchNorm1d(2)
+    state = layer.state_dict()
+    state["running_mean"][...] = 5.0
+    assert np.array_equal(layer.running_mean, [0.0, 0.0])  # a copy, not the buffer itself
+    layer.to(np.float64)
+    assert layer.running_mean.dtype == layer.running_var.dtype == layer.weight.dtype == np.float64
+    assert layer(np.ones((3, 2))).dtype == np.float64
+    with pytest.raises(ValueError, match=r"shape mismatch for running_var: checkpoint has \(3,\), model has \(2,\)"):
+        layer.load_state_dict({**layer.state_dict(), "running_var": np.ones(3)})
