@@ -1,11 +1,11 @@
 """Train a small convolutional network on the 8x8 digits (or on MNIST's IDX files) and show its filters.
 
 Three 3x3 convolutions with batch normalisation and ReLU, two 2x2 max-poolings, dropout and a
-linear classifier, trained with Adam and softmax cross-entropy.  On scikit-learn's bundled digits
-(no download) it reaches about 99% test accuracy in well under a minute on 2 cores.  With
-``--mnist DIR`` it trains the same network on MNIST read from the four IDX files in DIR
-(``nn.datasets.load_mnist``; nothing is downloaded).  Writes the first layer's learned filters and
-the checkpoint to ``out/`` (or ``--out DIR``).
+linear classifier, trained with Adam (learning rate on a cosine schedule) and softmax
+cross-entropy.  On scikit-learn's bundled digits (no download) it reaches about 99.5% test
+accuracy in well under a minute on 2 cores.  With ``--mnist DIR`` it trains the same network on
+MNIST read from the four IDX files in DIR (``nn.datasets.load_mnist``; nothing is downloaded).
+Writes the first layer's learned filters and the checkpoint to ``out/`` (or ``--out DIR``).
 
     python examples/train_cnn.py [--epochs 20] [--mnist DIR] [--out out]
 """
@@ -76,9 +76,12 @@ def main(argv=None):
     model = make_cnn(X_train.shape[-1])
     print(model)
     print(f"training on {len(X_train)} images of {X_train.shape[-2]}x{X_train.shape[-1]}, testing on {len(X_test)}")
+    optimizer = nn.Adam(model.parameters(), lr=args.lr)
+    # a learning rate that decays to zero makes the final accuracy steady from seed to seed
+    schedule = nn.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     start = time.perf_counter()
-    nn.fit(model, X_train, y_train, loss=nn.cross_entropy, optimizer=nn.Adam(model.parameters(), lr=args.lr),
-           epochs=args.epochs, batch_size=args.batch_size, progress=not args.no_progress,
+    nn.fit(model, X_train, y_train, loss=nn.cross_entropy, optimizer=optimizer, epochs=args.epochs,
+           batch_size=args.batch_size, callbacks=[schedule], progress=not args.no_progress,
            rng=np.random.default_rng(args.seed))
     seconds = time.perf_counter() - start
     scores = nn.evaluate(model, X_test, y_test, loss=nn.cross_entropy)
