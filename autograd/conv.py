@@ -131,7 +131,7 @@ def avg_pool2d_forward(x, kernel_size, stride, padding):
     """Mean of each window (zero padding counted, as PyTorch's default) -> (N, C, OH, OW)."""
     kernel, stride, padding, dilation, out = conv_params("avg_pool2d", x.shape, kernel_size, stride, padding, 1)
     win = windows(x, kernel, stride, padding, dilation, out)
-    return win.mean(axis=(4, 5), dtype=x.dtype)
+    return win.mean(axis=(4, 5), dtype=x.dtype if x.dtype.kind == "f" else np.float64)
 
 
 def avg_pool2d_input_grad(g, x_shape, kernel_size, stride, padding):

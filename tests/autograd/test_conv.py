@@ -268,3 +268,11 @@ def test_mixed_dtypes_follow_numpy_and_each_gradient_keeps_its_input_dtype():
     out.sum().backward()
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
     np.testing.assert_array_equal(w.grad, np.full((1, 1, 2, 2), 4.0))
+
+
+def test_integer_images_average_to_floats_and_keep_their_maxima():
+    x = np.arange(16, dtype=np.uint8).reshape(1, 1, 4, 4)
+    np.testing.assert_array_equal(avg_pool2d(x, 2).data, [[[[2.5, 4.5], [10.5, 12.5]]]])
+    out = max_pool2d(x, 2)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out.data, [[[[5, 7], [13, 15]]]])
