@@ -197,8 +197,12 @@ def _conv2d_vjp(i, g, out, x, w, *bias, stride, padding, dilation):
 @primitive(vjp=_conv2d_vjp, name="conv2d", reads=("inputs",), label=lambda **p: _label("conv2d", **p))
 def _conv2d(x, w, *bias, stride, padding, dilation):
     y = conv2d_forward(x, w, stride, padding, dilation)
-    if bias:
-        y += bias[0].reshape(-1, 1, 1)
+    if not bias:
+        return y
+    b = bias[0].reshape(-1, 1, 1)
+    if np.result_type(y, b) != y.dtype:  # NumPy's promotion, as for the other inputs
+        return y + b
+    y += b
     return y
 
 

@@ -268,6 +268,9 @@ def test_mixed_dtypes_follow_numpy_and_each_gradient_keeps_its_input_dtype():
     out.sum().backward()
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
     np.testing.assert_array_equal(w.grad, np.full((1, 1, 2, 2), 4.0))
+    w32 = np.ones((1, 1, 2, 2), np.float32)
+    assert conv2d(x, w32, np.ones(1)).dtype == np.float64  # a float64 bias promotes too
+    assert conv2d(x, w32, np.ones(1, np.float32)).dtype == np.float32
 
 
 def test_integer_images_average_to_floats_and_keep_their_maxima():
