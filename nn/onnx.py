@@ -45,6 +45,7 @@ class _Graph:
     def __init__(self, onnx, x, batch):
         self.onnx, self.x, self.batch = onnx, x, batch
         self.nodes, self.constants, self.names, self.count = [], [], {id(x): "input"}, 0
+        self.folded = {}  # (id of a constant Tensor, dtype) -> its initializer: a shared weight is stored once
 
     def fresh(self, stem):
         self.count += 1
@@ -72,9 +73,12 @@ class _Graph:
             if dtype is None or a.dtype == dtype:
                 return name
             return self.add("Cast", [name], scope, to=self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
-        value = a.data if isinstance(a, Tensor) else a
-        stem = a.name if isinstance(a, Tensor) and a.name else None
-        return self.constant(value, dtype, stem)
+        if not isinstance(a, Tensor):
+            return self.constant(a, dtype)
+        key = (id(a), None if dtype is None else np.dtype(dtype))
+        if key not in self.folded:
+            self.folded[key] = self.constant(a.data, dtype, a.name or None)
+        return self.folded[key]
 
 
 # ---------------------------------------------------------------- one translation per primitive

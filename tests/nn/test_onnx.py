@@ -173,3 +173,17 @@ def test_the_traced_input_is_not_the_callers(tmp_path):
     x = Tensor(np.ones((2, 3), np.float32))
     nn.export_onnx(nn.Linear(3, 1), x, tmp_path / "m.onnx")
     assert not x.requires_grad
+
+
+class Tied(nn.Module):
+    def __init__(self):
+        self.layer = nn.Linear(3, 3, generator=0)
+
+    def forward(self, x):
+        return self.layer(self.layer(x).tanh())
+
+
+def test_a_weight_used_twice_is_stored_once(tmp_path):
+    x = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    proto = assert_exports(Tied(), x, [x, x[:1]], tmp_path)
+    assert len(proto.graph.initializer) == 2  # layer.weight and layer.bias
