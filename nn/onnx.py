@@ -56,7 +56,7 @@ class _Graph:
         if dtype is not None:
             array = array.astype(dtype)
         name = self.fresh(name or "const")
-        self.constants.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.constants.append(self.onnx.numpy_helper.from_array(np.array(array, order="C"), name))  # keeps 0-d
         return name
 
     def add(self, op, inputs, scope, **attrs):
@@ -109,6 +109,50 @@ def _reshape(g, t, scope, params):
     return g.add("Reshape", [g.operand(x, None, scope), g.constant(np.array(shape, np.int64))], scope)
 
 
+_BIG = 2 ** 63 - 1
+
+
+def _getitem(g, t, scope, index):
+    """Basic indexing (slices, ints, None, Ellipsis) as Slice, Gather and Unsqueeze nodes; ONNX's
+    Slice clamps and counts negative positions from the end as Python does, so the raw bounds keep
+    the batch axis symbolic."""
+    (x,) = t._inputs
+    parts = index if isinstance(index, tuple) else (index,)
+    if not all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) for p in parts):
+        raise NotImplementedError(
+            f"export_onnx: indexing with arrays or masks (recorded in {scope or 'the top level'}) has no ONNX "
+            "translation here; use slices and integers, or reshape/concatenate")
+    if Ellipsis in parts:
+        k = parts.index(Ellipsis)
+        fill = x.ndim - sum(p is not None and p is not Ellipsis for p in parts)
+        parts = parts[:k] + (slice(None),) * fill + parts[k + 1:]
+    parts = parts + (slice(None),) * (x.ndim - sum(p is not None for p in parts))
+    sliced, gathered, new_axes, axis, out_axis = [], [], [], 0, 0
+    for p in parts:
+        if p is None:
+            new_axes.append(out_axis)
+            out_axis += 1
+            continue
+        if isinstance(p, slice) and p != slice(None):
+            step = 1 if p.step is None else p.step
+            start = p.start if p.start is not None else (0 if step > 0 else _BIG)
+            stop = p.stop if p.stop is not None else (_BIG if step > 0 else -_BIG - 1)
+            sliced.append((start, stop, axis, step))
+        elif not isinstance(p, slice):
+            gathered.append((axis, int(p)))
+        out_axis += isinstance(p, slice)
+        axis += 1
+    out = g.operand(x, None, scope)
+    if sliced:
+        starts, stops, axes, steps = (g.constant(np.array(v, np.int64)) for v in zip(*sliced))
+        out = g.add("Slice", [out, starts, stops, axes, steps], scope)
+    for axis, i in reversed(gathered):  # the last axis first, so the others keep their numbers
+        out = g.add("Gather", [out, g.constant(np.array(i, np.int64))], scope, axis=axis)
+    if new_axes:
+        out = g.add("Unsqueeze", [out, g.constant(np.array(new_axes, np.int64))], scope)
+    return out
+
+
 def _window_attrs(params, kernel):
     (ph, pw) = params["padding"]
     return dict(kernel_shape=list(kernel), strides=list(params["stride"]), pads=[ph, pw, ph, pw])
@@ -145,6 +189,8 @@ def _translate(g, t, scope):
     if name == "broadcast_to":
         shape = g.constant(np.array(params["shape"], np.int64))
         return g.add("Expand", [g.operand(inputs[0], None, scope), shape], scope)
+    if name == "getitem":
+        return _getitem(g, t, scope, params["index"])
     if name == "concatenate":
         return g.add("Concat", [g.operand(a, t.dtype, scope) for a in inputs], scope, axis=int(params["axis"]))
     if name == "conv2d":
@@ -164,7 +210,7 @@ def _translate(g, t, scope):
 
 
 SUPPORTED = tuple(sorted([*_UNARY, *_BINARY, "where", "clip", "astype", "sum", "max", "min", "log_softmax", "reshape",
-                          "transpose", "broadcast_to", "concatenate", "conv2d", "max_pool2d", "avg_pool2d"]))
+                          "transpose", "broadcast_to", "getitem", "concatenate", "conv2d", "max_pool2d", "avg_pool2d"]))
 
 
 # ---------------------------------------------------------------- tracing and export

@@ -35,7 +35,7 @@ def assert_exports(model, example, inputs, tmp_path, atol=1e-5):
     was_training = model.training
     model.eval()
     for x in inputs:
-        expected = model(x).data
+        expected = model(Tensor(x)).data
         got = run_onnx(path, x)
         assert got.shape == expected.shape and got.dtype == expected.dtype
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=atol)
@@ -126,15 +126,40 @@ def test_float64_models_and_casts(tmp_path):
 
 class Slicing(nn.Module):
     def __init__(self):
-        self.layer = nn.Linear(4, 4)
+        self.layer = nn.Linear(4, 6, generator=0)
 
     def forward(self, x):
-        return self.layer(x)[:, :2]
+        h = self.layer(x)
+        parts = [h[:, 1:], h[:, ::-1], h[:, -1][:, None], h[..., 2:5:2], h[:, None, 3].reshape(len(h), 1),
+                 h[:, -2::-2], h[:, :-4]]
+        return autograd.concatenate(parts, axis=1)
 
 
-def test_an_unsupported_primitive_is_named_with_its_module(tmp_path):
-    with pytest.raises(NotImplementedError, match=r"primitive 'getitem' \(recorded in Slicing\).*supported: abs, add"):
-        nn.export_onnx(Slicing(), np.zeros((2, 4), np.float32), tmp_path / "m.onnx")
+def test_basic_indexing_becomes_slice_gather_unsqueeze(tmp_path):
+    x = np.random.default_rng(2).standard_normal((4, 4)).astype(np.float32)
+    proto = assert_exports(Slicing(), x, [x, x[:1], np.tile(x, (3, 1))], tmp_path)
+    assert {"Slice", "Gather", "Unsqueeze"} <= {node.op_type for node in proto.graph.node}
+
+
+class PickRows(nn.Module):
+    def forward(self, x):
+        return (x * 2.0)[:, [0, 2]]
+
+
+softplus = autograd.primitive(lambda x: np.logaddexp(0, x), vjp=lambda i, g, out, x: g * (1 - np.exp(-out)),
+                              name="softplus")
+
+
+class Softplus(nn.Module):
+    def forward(self, x):
+        return softplus(x)
+
+
+def test_an_unsupported_operation_is_named_with_its_module(tmp_path):
+    with pytest.raises(NotImplementedError, match=r"primitive 'softplus' \(recorded in Softplus\).*supported: abs, add"):
+        nn.export_onnx(Softplus(), np.zeros((2, 4), np.float32), tmp_path / "m.onnx")
+    with pytest.raises(NotImplementedError, match=r"indexing with arrays or masks \(recorded in PickRows\)"):
+        nn.export_onnx(PickRows(), np.zeros((2, 4), np.float32), tmp_path / "m.onnx")
 
 
 def test_bad_arguments(tmp_path):
@@ -187,3 +212,13 @@ def test_a_weight_used_twice_is_stored_once(tmp_path):
     x = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
     proto = assert_exports(Tied(), x, [x, x[:1]], tmp_path)
     assert len(proto.graph.initializer) == 2  # layer.weight and layer.bias
+
+
+class Scalar(nn.Module):
+    def forward(self, x):
+        return (x * 2.0).sum() - x.max() + np.float32(0.5)
+
+
+def test_a_scalar_output_and_scalar_constants_stay_0_d(tmp_path):
+    x = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float32)
+    assert_exports(Scalar(), x, [x, np.ones((5, 3), np.float32)], tmp_path)
