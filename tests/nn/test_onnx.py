@@ -85,11 +85,13 @@ def test_example_cnn_with_batch_norm_and_dropout(digits, tmp_path):
 class RandomModel(nn.Module):
     """Many of the supported primitives around a convolution and a dense layer."""
 
-    def __init__(self, channels, pool, activation, head):
-        self.conv = nn.Conv2d(2, channels, 3, padding=1, stride=(1, 2), generator=1)
+    def __init__(self, channels, pool, window, activation, head):
+        self.conv = nn.Conv2d(2, channels, 3, padding=1, stride=(1, 2), generator=1)  # (N, 2, 6, 5) -> (N, C, 6, 3)
         self.norm = nn.BatchNorm2d(channels)
-        self.pool = pool(2, stride=1)
-        self.dense = nn.Dense(channels * 5 * 2, 6, activation=activation, generator=2)
+        kernel, padding = window
+        self.pool = pool(kernel, stride=1, padding=padding)
+        side = (6 + 2 * padding - kernel + 1) * (3 + 2 * padding - kernel + 1)
+        self.dense = nn.Dense(channels * side, 6, activation=activation, generator=2)
         self.head = head
 
     def forward(self, x):
@@ -103,14 +105,14 @@ class RandomModel(nn.Module):
         return self.head(h @ np.ones((6, 4), np.float32))
 
 
-@settings(max_examples=12, deadline=None)
-@given(st.integers(1, 4), st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]),
+@settings(max_examples=16, deadline=None)
+@given(st.integers(1, 4), st.sampled_from([nn.MaxPool2d, nn.AvgPool2d]), st.sampled_from([(2, 0), (3, 1), (3, 0)]),
        st.sampled_from(["relu", "sigmoid", "tanh", None]),
        st.sampled_from([nn.Softmax(), nn.LogSoftmax(), nn.Sigmoid(), nn.Dropout(0.5)]),
        st.integers(1, 5), st.integers(0, 2 ** 16))
-def test_random_models(tmp_path_factory, channels, pool, activation, head, batch, seed):
+def test_random_models(tmp_path_factory, channels, pool, window, activation, head, batch, seed):
     rng = np.random.default_rng(seed)
-    model = RandomModel(channels, pool, activation, head)
+    model = RandomModel(channels, pool, window, activation, head)
     model(rng.standard_normal((4, 2, 6, 5)).astype(np.float32))  # running statistics of one batch
     example = rng.standard_normal((batch, 2, 6, 5)).astype(np.float32)
     other = rng.standard_normal((batch + 3, 2, 6, 5)).astype(np.float32)
