@@ -142,6 +142,16 @@ def avg_pool2d_input_grad(g, x_shape, kernel_size, stride, padding):
     return col2im(cols, x_shape, kernel, stride, padding, dilation, out)
 
 
+def _pool_fill(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def max_pool2d_forward(x, kernel_size, stride, padding):
+    """Maximum of each window (padding is -inf, so it never wins) -> (N, C, OH, OW)."""
+    kernel, stride, padding, dilation, out = conv_params("max_pool2d", x.shape, kernel_size, stride, padding, 1)
+    return windows(x, kernel, stride, padding, dilation, out, _pool_fill(x.dtype)).max(axis=(4, 5))
+
+
 def max_pool2d_index(x, kernel_size, stride, padding):
     """For each window of x, the flat index (into x) of its first maximum in row-major order,
     (N, C, OH, OW).  Padding is -inf, so it never wins."""
@@ -149,8 +159,7 @@ def max_pool2d_index(x, kernel_size, stride, padding):
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel size {kernel}")
     n, c, h, w = x.shape
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    win = windows(x, kernel, stride, padding, dilation, out, fill)
+    win = windows(x, kernel, stride, padding, dilation, out, _pool_fill(x.dtype))
     arg = win.reshape(*win.shape[:4], -1).argmax(axis=-1)  # reshape copies; argmax picks the first max
     rows = np.arange(out[0])[:, None] * stride[0] + arg // kernel[1] - padding[0]
     cols = np.arange(out[1]) * stride[1] + arg % kernel[1] - padding[1]
@@ -270,7 +279,7 @@ def _max_pool2d_vjp(i, g, out, x, *, kernel_size, stride, padding):
 
 @primitive(vjp=_max_pool2d_vjp, name="max_pool2d", reads=("inputs",), label=lambda **p: _label("max_pool2d", **p))
 def _max_pool2d(x, *, kernel_size, stride, padding):
-    return gather(x, max_pool2d_index(x, kernel_size, stride, padding))
+    return max_pool2d_forward(x, kernel_size, stride, padding)
 
 
 # ---------------------------------------------------------------- public functions
