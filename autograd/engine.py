@@ -12,7 +12,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from autograd import anomaly, versions
-from autograd.grad_mode import _state, enable_grad, no_grad
+from autograd.grad_mode import _state, enable_grad, name_scope, no_grad
 from autograd.primitive import apply
 from autograd.tensor import Tensor
 
@@ -22,15 +22,16 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    if lead < 0 or any(n != 1 and grad.shape[lead + d] != n for d, n in enumerate(shape)):
-        raise ValueError(f"a gradient of shape {grad.shape} cannot be summed to the input's shape {shape}")
-    # summing without reshaping afterwards gives a fresh array, which a leaf can keep as its .grad
-    axes = tuple(lead + d for d, n in enumerate(shape) if n == 1 and grad.shape[lead + d] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    if lead:
-        grad = grad.sum(axis=tuple(range(lead)))
-    return grad
+    if lead >= 0:
+        # summing without reshaping afterwards gives a fresh array, which a leaf can keep as its .grad
+        axes = tuple(lead + d for d, n in enumerate(shape) if n == 1 and grad.shape[lead + d] != 1)
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+        if lead:
+            grad = grad.sum(axis=tuple(range(lead)))
+        if grad.shape == shape:
+            return grad
+    raise ValueError(f"a gradient of shape {grad.shape} cannot be summed to the input's shape {shape}")
 
 
 def _released_error():
@@ -55,65 +56,30 @@ def observe(observer):
         _state.observer = outer
 
 
-class _Walk:
-    """The gradients gathered during one backward walk, and where each goes next."""
-
-    __slots__ = ("pending", "heap", "found", "wanted")
-
-    def __init__(self, wanted):
-        self.pending = {}  # negated stamp -> gradient summed so far, for the recorded tensors still to process
-        self.heap = []  # (negated stamp, tensor): the newest first, a topological order
-        self.found = {}  # id -> [tensor, gradient] for the leaves (and the tensors grad() asked for)
-        self.wanted = wanted  # ids of the tensors grad() asked for; None: every leaf (backward)
-
-    def route(self, t, g):
-        """Add gradient ``g`` to ``t``'s: gather it for a leaf, queue it for a recorded tensor."""
-        if t._prim is None:
-            key = id(t)
-            if self.wanted is None or key in self.wanted:
-                entry = self.found.get(key)
-                if entry is None:
-                    self.found[key] = [t, g]
-                else:
-                    entry[1] = entry[1] + g
-            return
-        key = -t._stamp  # reverse creation order is a topological order: all consumers come first
-        pending = self.pending
-        if key in pending:
-            pending[key] = pending[key] + g
-        else:
-            pending[key] = g
-            heappush(self.heap, (key, t))
-
-
 def _rule_error(t, k, problem):
     return RuntimeError(f"backward of {t._prim.name}, input {k}: {problem}")
 
 
-def _input_gradient(t, k, g, out, inputs, data):
-    """The gradient ``t``'s rule sends to input ``k`` (of data ``data``), checked, summed to its shape and dtype."""
-    prim = t._prim
-    if prim.vjp is None:
-        ga = g
-    else:
-        params = t._params
-        try:
-            ga = prim.vjp(k, g, out, *inputs, **params) if params else prim.vjp(k, g, out, *inputs)
-        except Exception as exc:
-            raise _rule_error(t, k, f"the rule raised {type(exc).__name__}: {exc}") from exc
-        if isinstance(ga, Tensor) and not isinstance(g, Tensor):  # a rule built from autograd's functions
-            ga = ga.data
-        if not hasattr(ga, "dtype"):
-            raise _rule_error(t, k, f"the rule returned {type(ga).__name__}, not an array")
+def _rule_failed(t, k, ga, exc):
+    if ga is not ... and not (hasattr(ga, "shape") and hasattr(ga, "dtype")):  # (... : the rule raised)
+        return _rule_error(t, k, f"the rule returned {type(ga).__name__}, not an array")
+    return _rule_error(t, k, f"the rule raised {type(exc).__name__}: {exc}")
+
+
+def _conform(t, k, ga, data, first_order):
+    """The gradient ``ga`` that ``t``'s rule gave input ``k`` made to fit the input's ``data``: summed over
+    broadcast dimensions and cast to its dtype, or an error naming the primitive and the input."""
+    if isinstance(ga, Tensor) and first_order:  # a rule built from autograd's own functions
+        ga = ga.data
     if ga.shape != data.shape:
         try:
             ga = unbroadcast(ga, data.shape)
-        except ValueError as exc:
+        except ValueError:
             raise _rule_error(t, k, f"the rule's gradient has shape {ga.shape}, which cannot be summed to the "
-                                    f"input's shape {data.shape}") from exc
-    if ga.dtype is not data.dtype and ga.dtype != data.dtype:
+                                    f"input's shape {data.shape}") from None
+    if ga.dtype != data.dtype:
         if ga.dtype.kind not in "fiub":
-            raise _rule_error(t, k, f"the rule's gradient has dtype {ga.dtype}; it must be a real float")
+            raise _rule_error(t, k, f"the rule's gradient has dtype {ga.dtype}; it must be real numbers")
         ga = ga.astype(data.dtype)
     return ga
 
@@ -124,11 +90,33 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
     Returns {id(tensor): [tensor, gradient]} for the leaves (and, when ``wanted`` holds ids, for
     the recorded tensors whose ids are in it).  Retained intermediate gradients are stored.
     """
-    walk = _Walk(wanted)
+    pending = {}  # negated stamp -> gradient summed so far, for the recorded tensors still to process
+    heap = []  # (negated stamp, tensor): the newest first, a topological order
+    found = {}  # id -> [tensor, gradient] for the leaves (and the tensors grad() asked for)
+
+    def route(t, g):
+        """Add gradient ``g`` to ``t``'s: gather it for a leaf, queue it for a recorded tensor."""
+        if t._prim is None:
+            key = id(t)
+            if wanted is None or key in wanted:
+                entry = found.get(key)
+                if entry is None:
+                    found[key] = [t, g]
+                else:
+                    entry[1] = entry[1] + g
+            return
+        key = -t._stamp  # reverse creation order is a topological order: all consumers come first
+        if key in pending:
+            pending[key] = pending[key] + g
+        else:
+            pending[key] = g
+            heappush(heap, (key, t))
+
     for r, g in zip(roots, root_grads):
-        walk.route(r, g)
-    pending, heap, found = walk.pending, walk.heap, walk.found
+        route(r, g)
     observer, checking = _state.observer, _state.anomaly
+    last_change = versions.last_change()  # nothing is changed in place during the walk
+    first_order = not create_graph
     while heap:
         key, t = heappop(heap)
         g = pending.pop(key)
@@ -137,26 +125,47 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             raise _released_error()
         if wanted is not None and id(t) in wanted:
             found[id(t)] = [t, g]
-        if t._retain and not create_graph:
+        if t._retain and first_order:
             t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else _accumulated(t, g)
         if observer is not None:
             observer.step(t, g)
-        if versions.anything_changed_since(t._stamp):
+        if last_change > t._stamp:
             versions.check_unchanged(t)
-        if create_graph:  # the rule runs on Tensors, so what it computes is recorded in turn
-            out = _recompute(t) if t._prim.reads_out else t
-            values = inputs
-        else:  # the rule runs on arrays: nothing is recorded
+        prim, params = t._prim, t._params
+        if first_order:  # the rule runs on arrays: nothing is recorded
             out = t.data
-            values = [a.data if isinstance(a, Tensor) else a for a in inputs]
+            if len(inputs) == 2:  # (the common arities unrolled: a comprehension costs a call)
+                a, b = inputs
+                values = (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+            elif len(inputs) == 1:
+                a = inputs[0]
+                values = (a.data if isinstance(a, Tensor) else a,)
+            else:
+                values = [a.data if isinstance(a, Tensor) else a for a in inputs]
+        else:  # the rule runs on Tensors, so what it computes is recorded in turn
+            out = _recompute(t) if prim.reads_out else t
+            values = inputs
+        vjp = prim.vjp
         for k, a in enumerate(inputs):
-            if isinstance(a, Tensor) and a.requires_grad:
-                ga = _input_gradient(t, k, g, out, values, a.data)
-                if checking:
-                    anomaly.check_rule_output(t, k, g, values, ga)
-                if observer is not None:
-                    observer.send(t, k, a, ga)
-                walk.route(a, ga)
+            if not isinstance(a, Tensor) or not a.requires_grad:
+                continue
+            data = a.data
+            ga = ...
+            try:
+                if vjp is None:
+                    ga = g
+                else:
+                    ga = vjp(k, g, out, *values, **params) if params else vjp(k, g, out, *values)
+                fits = ga.shape == data.shape and (ga.dtype is data.dtype or ga.dtype == data.dtype)
+            except Exception as exc:
+                raise _rule_failed(t, k, ga, exc) from exc
+            if not fits or (first_order and type(ga) is Tensor):
+                ga = _conform(t, k, ga, data, first_order)
+            if checking:
+                anomaly.check_rule_output(t, k, g, values, ga)
+            if observer is not None:
+                observer.send(t, k, a, ga)
+            route(a, ga)
         if not retain_graph:
             t._inputs = None
     return found
@@ -268,8 +277,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     roots_grads = [_as_root_grad(t, g, "grad", as_tensor=create_graph) for t, g in zip(outputs, grad_outputs)]
     wanted = {id(t) for t in inputs}
-    if create_graph:
-        with enable_grad():
+    if create_graph:  # the recorded backward sits in a scope that graph images draw as a derivative graph
+        with enable_grad(), name_scope("backward", label="derivative graph") as scope:
+            scope[-1].derivative = True
             found = _run(outputs, roots_grads, retain_graph, create_graph=True, wanted=wanted)
     else:
         with no_grad():

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from autograd.grad_mode import _state
+from autograd.grad_mode import grad_enabled
 from autograd.primitive import data_of, export, operand_error, primitive
 from autograd.tensor import Tensor, as_operand, as_tensor
 
@@ -196,7 +196,7 @@ def clip(x, lo=None, hi=None):
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
     for name, bound in (("lo", lo), ("hi", hi)):
-        if isinstance(bound, Tensor) and bound.requires_grad and _state.enabled:
+        if isinstance(bound, Tensor) and bound.requires_grad and grad_enabled():
             raise RuntimeError(
                 f"clip: the bound {name} requires grad, but clip treats its bounds as constants and would drop "
                 f"that gradient; use autograd.maximum(x, lo) for a lower bound and autograd.minimum(x, hi) for "

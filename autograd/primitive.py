@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograd.grad_mode import _state
+from autograd.grad_mode import grad_enabled
 from autograd.tensor import Tensor, as_operand
 
 _record, _wrap = Tensor._record, Tensor._wrap
@@ -178,12 +178,15 @@ def apply(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
     except (ValueError, TypeError, IndexError) as exc:
         raise operand_error(prim.name, [np.shape(a) for a in arrays], exc) from None
     out = _output(out, prim)
-    if record and _state.enabled:
+    if record and grad_enabled():
         if converted or prim.reads_inputs:
             inputs = _saved(prim, inputs, arrays)
-        if params:  # parameters are read by the rule later: keep arrays the caller cannot change
-            params = {k: v.copy() if type(v) is np.ndarray and v.flags.writeable else v for k, v in params.items()}
-        return _record(out, prim, tuple(inputs), params or None)
+        if params:
+            for key, value in params.items():  # the rule reads them later: keep arrays the caller cannot change
+                if type(value) is np.ndarray and value.flags.writeable:
+                    params = {**params, key: value.copy()}
+            return _record(out, prim, tuple(inputs), params)
+        return _record(out, prim, tuple(inputs), None)
     return _wrap(out)
 
 
@@ -213,9 +216,9 @@ def _binary(prim):
             out = forward(ad, bd)
         except (ValueError, TypeError) as exc:
             raise operand_error(name, (np.shape(ad), np.shape(bd)), exc) from None
-        if type(out) is not np.ndarray:
-            out = _output(out, prim)
-        if (ra or rb) and _state.enabled:
+        if type(out) is not np.ndarray:  # a NumPy scalar (from 0-d inputs), or something to check
+            out = np.asarray(out) if isinstance(out, np.generic) else _output(out, prim)
+        if (ra or rb) and grad_enabled():
             if reads_inputs:  # the rule reads a constant array: keep a copy the caller cannot change
                 if not ra and type(a) is np.ndarray and a.flags.writeable:
                     a = a.copy()
@@ -239,8 +242,8 @@ def _unary(prim):
         except (ValueError, TypeError) as exc:
             raise operand_error(name, (x.data.shape,), exc) from None
         if type(out) is not np.ndarray:
-            out = _output(out, prim)
-        if x.requires_grad and _state.enabled:
+            out = np.asarray(out) if isinstance(out, np.generic) else _output(out, prim)
+        if x.requires_grad and grad_enabled():
             return _record(out, prim, (x,), None)
         return _wrap(out)
 

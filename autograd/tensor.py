@@ -9,7 +9,7 @@ reference counting alone.
 import numpy as np
 
 from autograd import versions
-from autograd.grad_mode import _Process, _state
+from autograd.grad_mode import _Process, _state, current_scope, grad_enabled
 
 _next_stamp = versions.next_stamp
 
@@ -140,7 +140,7 @@ class Tensor:
         t._params = params
         t._version = 0
         t._stamp = _next_stamp()
-        t._scope = _state.scope
+        t._scope = current_scope()
         t._retain = False
         if _Process.anomaly_threads and _state.anomaly:  # one integer test when anomaly mode is off
             t._trace = anomaly.caller()
@@ -347,7 +347,7 @@ class Tensor:
 
     # ----- in-place operators: in place when nothing is recorded, else a new recorded tensor -----
     def _inplace(self, other, ufunc, symbol, out_of_place):
-        if _state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        if grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             if self._prim is None and self.requires_grad:
                 raise self._leaf_update_error(symbol)
             return out_of_place(self, other)
@@ -401,8 +401,7 @@ class Tensor:
             f"in it in place; convert the tensor with astype() first, or use the out-of-place operator"
         )
 
-    def _mark_changed(self):
-        versions.mark_changed(self)
+    _mark_changed = versions.mark_changed  # stamp an in-place change of the data, for the version checks
 
     def __iadd__(self, other):
         return self._inplace(other, np.add, "+=", ops.add)
@@ -421,7 +420,7 @@ class Tensor:
 
     def __imatmul__(self, other):
         """``t @= m``: in place when nothing is recorded (the product must keep t's shape), else a new tensor."""
-        recording = _state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        recording = grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
         if recording:
             if self._prim is None and self.requires_grad:
                 raise self._leaf_update_error("@=")
@@ -440,7 +439,7 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
-        if _state.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        if grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
             raise RuntimeError(
                 "item assignment on a tensor that requires grad is not recorded; build a new tensor "
                 "with where() or concatenate(), or assign under no_grad()"

@@ -32,7 +32,7 @@ def mark_changed(t):
     key = id(data)
     entry = _Clock.changed.get(key)
     if entry is None or entry[0]() is not data:
-        ref = weakref.ref(data, lambda _, key=key: _Clock.changed.pop(key, None))
+        ref = weakref.ref(data, lambda _, key=key, changed=_Clock.changed: changed.pop(key, None))  # (safe at exit)
         entry = _Clock.changed[key] = [ref, 0]
     entry[1] = stamp
 
@@ -48,9 +48,9 @@ def changed_since(a, stamp) -> bool:
     return entry is not None and entry[1] > stamp and entry[0]() is array
 
 
-def anything_changed_since(stamp) -> bool:
-    """False when no tensor was changed in place after ``stamp`` (the check below can be skipped)."""
-    return _Clock.last_inplace > stamp
+def last_change() -> int:
+    """The stamp of the newest in-place change (0: none): values recorded after it need no check."""
+    return _Clock.last_inplace
 
 
 def check_unchanged(t):

@@ -200,8 +200,6 @@ def test_a_label_equal_to_the_name_is_shown_once():
     assert 'label=Sequential' in draw_graph(y).source and "Sequential: Sequential" not in draw_graph(y).source
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to record a create_graph walk in a name scope marked "
-                                       "derivative (engine.grad; proposed to the core's owner); drop this mark then")
 def test_a_gradient_from_create_graph_is_drawn_as_a_derivative_graph():
     x = Tensor(0.5, requires_grad=True, name="x")
     (d1,) = autograd.grad(x.tanh(), x, create_graph=True)
