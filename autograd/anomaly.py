@@ -15,6 +15,7 @@ import threading
 import numpy as np
 
 from autograd.grad_mode import _Process, _state
+from autograd.tensor import Tensor
 
 # frames inside dagrad's packages are library code: the user's line is the first frame outside them
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,8 +74,12 @@ def where(t) -> str:
     return f'called at File "{filename}", line {lineno}: {code}'
 
 
+def _array(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
 def _finite(value) -> bool:
-    data = getattr(value, "data", value)
+    data = _array(value)
     if not isinstance(data, np.ndarray | np.generic) or data.dtype.kind not in "fc":
         return True
     return bool(np.isfinite(data).all())
@@ -84,9 +89,8 @@ def check_rule_output(t, k, g, inputs, ga):
     """Raise when ``t``'s rule sent a non-finite gradient ``ga`` to input ``k`` from finite values."""
     if _finite(ga) or not _finite(g) or not all(_finite(a) for a in inputs):
         return
-    data = getattr(ga, "data", ga)
-    bad = "NaN" if np.isnan(data).any() else "Inf"
-    shapes = ", ".join(str(np.shape(getattr(a, "data", a))) for a in inputs)
+    bad = "NaN" if np.isnan(_array(ga)).any() else "Inf"
+    shapes = ", ".join(str(np.shape(_array(a))) for a in inputs)
     raise AnomalyError(
         f"backward of {t._prim.name} (input shapes {shapes}) returned {bad} in the gradient of input {k} from "
         f"finite values; the op was {where(t)}"
