@@ -162,8 +162,15 @@ def _saved(prim, args, arrays):
     return tuple(saved)
 
 
+# autograd.compile's tracer while it records a step (None otherwise: one global read per op);
+# called as _tracer(prim, inputs, params, run) in place of the op, it runs the op and records it
+_tracer = None
+
+
 def apply(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
     """Run ``prim`` on ``inputs`` (Tensors or constants) with keyword ``params``, recording when needed."""
+    if _tracer is not None:
+        return _tracer(prim, inputs, params, None)
     arrays = []
     record = converted = False
     for a in inputs:
@@ -202,6 +209,8 @@ def _binary(prim):
     forward, name, reads_inputs = prim.forward, prim.name, prim.reads_inputs
 
     def op(a, b):
+        if _tracer is not None:
+            return _tracer(prim, (a, b), None, op)
         if isinstance(a, Tensor):
             ad, ra = a.data, a.requires_grad
         else:  # the rule sees a constant as the forward did (an array, not a list)
@@ -235,6 +244,8 @@ def _unary(prim):
     forward, name = prim.forward, prim.name
 
     def op(x):
+        if _tracer is not None:
+            return _tracer(prim, (x,), None, op)
         if not isinstance(x, Tensor):
             x = _wrap(np.asarray(as_operand(x, name)))
         try:
