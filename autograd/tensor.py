@@ -14,6 +14,8 @@ from autograd.grad_mode import _Process, _state, current_scope, grad_enabled
 _next_stamp = versions.next_stamp
 
 _FLOAT_KINDS = "f"
+# set by autograd.compile while it traces: told of item() / bool() (so float, int, index) on a tensor
+_value_guard = None
 _NUMERIC_KINDS = "biuf"
 
 
@@ -189,6 +191,8 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        if _value_guard is not None:  # autograd.compile is tracing: a Python decision on a traced value
+            _value_guard(self)
         if self.data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted, this one has shape {self.shape}")
         return self.data.item()
@@ -205,6 +209,8 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
+        if _value_guard is not None:
+            _value_guard(self)
         return bool(self.data)
 
     def numpy(self):
