@@ -1,0 +1,307 @@
+"""From two recordings of a call to one replay function of flat NumPy code (for ``autograd.compile``).
+
+``resolve`` compares two recordings (``compile_trace``) of calls with the same input signature and
+decides what every outside value is at replay:
+
+* a tensor or array seen in both (the same object): read at replay (a parameter updated in place
+  between calls, ``load_state_dict``, a closure array);
+* a value made inside the call (a new object each time) that equals an input (cast to its dtype)
+  in both calls: that input (``Tensor(x)``, ``np.asarray(y, dtype)`` inside the function);
+* otherwise equal in both calls: a constant, baked in;
+* anything else (a value computed from the inputs with NumPy, outside autograd): not replayable.
+
+``generate`` writes the replay as Python source: the forward (each primitive's ``forward``), then each
+backward walk in the engine's order (each rule's ``vjp``, the engine's unbroadcast and cast, the
+gradients summed in the engine's order, ``.grad`` of the leaves set or accumulated as ``backward`` does),
+deleting each array after its last use.  It creates no Tensor, except to return outputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autograd import engine
+from autograd.tensor import Tensor
+
+
+class NotReplayable(Exception):
+    """The two recordings differ in a way a replay cannot reproduce (the message says how)."""
+
+
+# ---------------------------------------------------------------- comparing two recordings
+class _Resolver:
+    def __init__(self, r1, r2):
+        self.r1, self.r2 = r1, r2
+        self.done = {}
+
+    def ref(self, a, b, where):
+        """The replay reference for reference ``a`` of the first recording and ``b`` of the second."""
+        if a[0] in ("seq", "dict") or b[0] in ("seq", "dict"):
+            if a[0] != b[0] or a[1] != b[1] or len(a[2]) != len(b[2]):
+                raise NotReplayable(f"{where}: the structure differs between calls")
+            return (a[0], a[1], tuple(self.ref(x, y, where) for x, y in zip(a[2], b[2])))
+        if a[0] in ("v", "arg") or b[0] in ("v", "arg"):
+            if a != b:
+                raise NotReplayable(f"{where}: the two calls used different values")
+            return a
+        if a[0] == "py" or b[0] == "py":
+            if a[0] != b[0] or not _same_py(a[1], b[1]):
+                raise NotReplayable(f"{where}: a Python value differs between calls ({a[1]!r}, then {b[1]!r}); "
+                                    "it was computed from the inputs outside autograd")
+            return a
+        key = (a, b)
+        if key not in self.done:
+            self.done[key] = self._outside(a, b, where)
+        return self.done[key]
+
+    def _outside(self, a, b, where):
+        (obj1, seen1), (obj2, seen2) = self._value(self.r1, a), self._value(self.r2, b)
+        if obj1 is obj2:  # the same tensor or array both times: read it at replay
+            if isinstance(obj1, Tensor):
+                return ("ext", obj1)
+            if not np.array_equal(seen1, seen2):
+                raise NotReplayable(f"{where}: an array of shape {seen1.shape} was changed in place by the call")
+            return ("obj", obj1)
+        if isinstance(obj2, Tensor) and obj2.requires_grad:
+            raise NotReplayable(f"{where}: a tensor that requires grad is created inside the function; "
+                                "create parameters outside it")
+        for j, (x1, x2) in enumerate(zip(self.r1.args, self.r2.args)):
+            x1, x2 = _data(x1), _data(x2)
+            if x1 is not None and x1.shape == seen1.shape and np.array_equal(seen1, x1.astype(seen1.dtype)) \
+                    and np.array_equal(seen2, x2.astype(seen2.dtype)):
+                return ("cast", j, seen2.dtype)
+        if seen1.dtype == seen2.dtype and seen1.shape == seen2.shape and np.array_equal(seen1, seen2):
+            return ("bake", seen2)
+        raise NotReplayable(f"{where}: an array of shape {seen2.shape} differs between calls and is not one of "
+                            "the inputs; it was computed from the inputs with NumPy, outside autograd")
+
+    @staticmethod
+    def _value(rec, ref):
+        if ref[0] == "ext":
+            t = rec.externals[ref[1]]
+            return t, rec.ext_seen[ref[1]][1]
+        return rec.consts[ref[1]]
+
+
+def _same_py(x, y):
+    if x is y:
+        return True
+    try:
+        return type(x) is type(y) and bool(x == y)
+    except Exception:
+        return False
+
+
+def _data(arg):
+    return arg.data if isinstance(arg, Tensor) else arg if isinstance(arg, np.ndarray) else None
+
+
+def resolve(r1, r2):
+    """The replay plan of two recordings, or ``NotReplayable``."""
+    for r in (r1, r2):
+        if r.taint is not None:
+            raise NotReplayable(r.taint)
+    if len(r1.ops) != len(r2.ops) or len(r1.walks) != len(r2.walks):
+        raise NotReplayable("the two calls recorded different operations (Python control flow on values "
+                            "computed outside autograd?)")
+    res = _Resolver(r1, r2)
+    ops = []
+    for s, (o1, o2) in enumerate(zip(r1.ops, r2.ops)):
+        where = f"operation {s} ({o1.prim.name})"
+        if o1.prim is not o2.prim or len(o1.refs) != len(o2.refs) or (o1.params is None) != (o2.params is None) \
+                or (o1.params and o1.params.keys() != o2.params.keys()) or o1.shape != o2.shape:
+            raise NotReplayable(f"{where}: the two calls recorded different operations")
+        refs = tuple(res.ref(a, b, where) for a, b in zip(o1.refs, o2.refs))
+        params = {k: res.ref(v, o2.params[k], f"{where}, parameter {k}") for k, v in o1.params.items()} \
+            if o1.params else None
+        ops.append((o1.prim, refs, params, o1.shape, o1.dtype))
+    walks = []
+    for w1, w2 in zip(r1.walks, r2.walks):
+        if w1.root != w2.root or len(w1.events) != len(w2.events) or len(w1.leaves) != len(w2.leaves):
+            raise NotReplayable("the two calls ran different backward walks")
+        events = []
+        for e1, e2 in zip(w1.events, w2.events):
+            if e1[:3] != e2[:3]:
+                raise NotReplayable("the two calls ran different backward walks")
+            events.append(e1 if e1[0] == "step" else (*e1[:3], res.ref(e1[3], e2[3], "a backward walk")))
+        leaves = [res.ref(a, b, "a backward walk") for a, b in zip(w1.leaves, w2.leaves)]
+        walks.append((w1.root, events, leaves))
+    outputs = res.ref(r1.outputs, r2.outputs, "the outputs")
+    return ops, walks, outputs
+
+
+# ---------------------------------------------------------------- the replay as Python source
+class Stale(Exception):
+    """A tensor read at replay changed shape, dtype or requires_grad since the recording: record again."""
+
+
+def _conform(ga, shape, dtype):
+    """The engine's fitting of a rule's gradient to its input: Tensor -> data, unbroadcast, cast."""
+    if isinstance(ga, Tensor):
+        ga = ga.data
+    if ga.shape != shape:
+        ga = engine.unbroadcast(ga, shape)
+    if ga.dtype != dtype:
+        ga = ga.astype(dtype)
+    return ga
+
+
+def _assign(leaf, g, given):
+    """What ``backward`` does with a leaf's summed gradient ``g``."""
+    if leaf.grad is None:
+        g = engine._owned(g, leaf.data.dtype)
+        if id(g) in given:
+            g = g.copy()
+        given.add(id(g))
+        leaf.grad = g
+    else:
+        leaf.grad = engine._accumulated(leaf, g)
+
+
+def _stale(what):
+    raise Stale(what)
+
+
+class _Writer:
+    def __init__(self, args):
+        self.args = args
+        self.names = {"_wrap": Tensor._wrap, "_ones": np.ones, "_asarray": np.asarray, "_ndarray": np.ndarray,
+                      "_conform": _conform, "_assign": _assign, "_stale": _stale}
+        self.head = []  # statements reading the inputs and the tensors read at replay
+        self.body = []  # (statement, names it uses)
+        self.known = {}
+
+    def bind(self, prefix, value):
+        name = f"{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def expr(self, ref):
+        """Source for the value of ``ref`` at replay (and the variables it uses)."""
+        kind = ref[0]
+        if kind == "v":
+            return f"v{ref[1]}", {f"v{ref[1]}"}
+        if kind == "seq" or kind == "dict":
+            parts = [self.expr(r) for r in ref[2]]
+            used = set().union(*(u for _, u in parts)) if parts else set()
+            items = ", ".join(p for p, _ in parts)
+            if kind == "dict":
+                keys = self.bind("K", ref[1])
+                return f"dict(zip({keys}, ({items},)))", used
+            if ref[1] is tuple:
+                return f"({items},)", used
+            return (f"[{items}]", used) if ref[1] is list else (f"{self.bind('K', ref[1])}(({items},))", used)
+        key = (kind, id(ref[1])) if kind in ("ext", "obj", "bake", "py") else ref
+        if key in self.known:
+            return self.known[key], set()
+        if kind == "arg":
+            name = f"a{ref[1]}"
+            self.head.append(f"{name} = args[{ref[1]}]" + (".data" if isinstance(self.args[ref[1]], Tensor) else ""))
+        elif kind == "ext":
+            t = ref[1]
+            tensor = self.bind("E", t)
+            name = f"x{tensor[1:]}"
+            self.head.append(f"{name} = {tensor}.data")
+            self.head.append(f"if {name}.shape != {t.data.shape!r} or {name}.dtype != {self.bind('D', t.data.dtype)} "
+                             f"or {tensor}.requires_grad is not {t.requires_grad}: _stale({tensor})")
+        elif kind == "cast":
+            source, _ = self.expr(("arg", ref[1]))
+            if _data(self.args[ref[1]]).dtype == ref[2]:
+                return source, set()
+            name = f"c{len(self.head)}"
+            self.head.append(f"{name} = {source}.astype({self.bind('D', ref[2])})")
+        else:  # obj, bake, py: a name bound to the value
+            name = self.bind("K", ref[1])
+        self.known[key] = name
+        return name, set()
+
+    def leaf(self, ref):
+        if ref[0] == "arg":
+            return f"args[{ref[1]}]"
+        self.expr(ref)
+        return next(name for name, value in self.names.items() if value is ref[1] and name.startswith("E"))
+
+    def call(self, fn, refs, params, lead=()):
+        parts = [self.expr(r) for r in refs]
+        used = set().union(*(u for _, u in parts)) if parts else set()
+        text = [*lead, *(p for p, _ in parts)]
+        for key, ref in (params or {}).items():
+            source, u = self.expr(ref)
+            text.append(f"{key}={source}")
+            used |= u
+        return f"{fn}({', '.join(text)})", used
+
+
+def generate(plan, args):
+    """Python source of ``replay(args)`` for ``plan`` (from ``resolve``), and the names it reads."""
+    ops, walks, outputs = plan
+    w = _Writer(args)
+    for s, (prim, refs, params, shape, _) in enumerate(ops):
+        source, used = w.call(w.bind("F", prim.forward), refs, params)
+        w.body.append((f"v{s} = {'_asarray(' + source + ')' if shape == () else source}", used))
+    for n, (root, events, leaves) in enumerate(walks):
+        w.body.append((f"g{root} = _ones({ops[root][3]!r}, {w.bind('D', ops[root][4])})", set()))
+        w.body.append((f"given{n} = set()", set()))
+        routed = set()
+        for event in events:
+            if event[0] == "step":
+                continue
+            _, s, k, target = event
+            prim, refs, params, _, _ = ops[s]
+            if prim.vjp is None:
+                source, used = f"g{s}", {f"g{s}"}
+            else:
+                source, used = w.call(w.bind("R", prim.vjp), refs, params, lead=(str(k), f"g{s}", f"v{s}"))
+                used |= {f"g{s}", f"v{s}"}
+            if target[0] == "v":
+                shape, dtype = ops[target[1]][3], ops[target[1]][4]
+                sink = f"g{target[1]}"
+            else:
+                data = _data(args[target[1]]) if target[0] == "arg" else target[1].data
+                shape, dtype = data.shape, data.dtype
+                sink = f"l{n}_{next(i for i, r in enumerate(leaves) if r[0] == target[0] and r[1] is target[1])}"
+            w.body.append((f"_t = {source}", used))
+            w.body.append((f"if type(_t) is not _ndarray or _t.shape != {shape!r} or _t.dtype != "
+                           f"{w.bind('D', dtype)}: _t = _conform(_t, {shape!r}, {w.bind('D', dtype)})", set()))
+            w.body.append((f"{sink} = {sink} + _t" if sink in routed else f"{sink} = _t", {sink} & routed))
+            routed.add(sink)
+        for i, ref in enumerate(leaves):
+            w.body.append((f"_assign({w.leaf(ref)}, l{n}_{i}, given{n})", {f"l{n}_{i}"}))
+    result, used = _output(w, outputs)
+    w.body.append((f"return {result}", used))
+    lines = list(w.head) + _with_deletes(w.body)
+    return "def replay(args):\n" + "".join(f"    {line}\n" for line in lines), w.names
+
+
+def _output(w, ref):
+    kind = ref[0]
+    if kind == "v":
+        return f"_wrap(v{ref[1]})", {f"v{ref[1]}"}
+    if kind == "arg":
+        return f"args[{ref[1]}]", set()
+    if kind in ("seq", "dict"):
+        parts = [_output(w, r) for r in ref[2]]
+        used = set().union(*(u for _, u in parts)) if parts else set()
+        items = ", ".join(p for p, _ in parts)
+        if kind == "dict":
+            return f"dict(zip({w.bind('K', ref[1])}, ({items},)))", used
+        return (f"({items},)" if ref[1] is tuple else f"[{items}]" if ref[1] is list
+                else f"{w.bind('K', ref[1])}(({items},))"), used
+    if kind == "ext":
+        w.expr(ref)
+        return w.leaf(ref), set()
+    return w.expr(ref)
+
+
+def _with_deletes(body):
+    """The statements, each array variable deleted right after its last use (as the engine frees them)."""
+    last = {}
+    for i, (_, used) in enumerate(body):
+        for name in used:
+            last[name] = i
+    lines = []
+    for i, (line, _) in enumerate(body):
+        lines.append(line)
+        dead = sorted(name for name, j in last.items() if j == i and i < len(body) - 1)
+        if dead:
+            lines.append(f"del {', '.join(dead)}")
+    return lines
