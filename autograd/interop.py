@@ -121,7 +121,15 @@ def dispatch_function(func, args, kwargs):
             raise TypeError(f"{_numpy_name(func)} on a Tensor: {exc}") from None
     if func in _CONSTANT_FUNCTIONS or not (_needs_grad(args) or _needs_grad(list(kwargs.values()))):
         return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
+    instead = _INSTEAD.get(func, "the autograd function of the same name if there is one")
     raise TypeError(
-        f"{_numpy_name(func)} is not differentiable in autograd and would drop the graph; use the autograd "
-        "function of the same name if there is one, or call it on t.detach().numpy() if no gradient is needed"
+        f"{_numpy_name(func)} is not differentiable in autograd and would drop the graph; use {instead}, "
+        "or call it on t.detach().numpy() if no gradient is needed"
     )
+
+
+# what to use for NumPy functions that have an autograd equivalent under another name
+_INSTEAD = {
+    np.dot: "a @ b (autograd.matmul)", np.inner: "(a * b).sum(-1)", np.vdot: "(a * b).sum()",
+    np.average: "autograd.mean (or (w * x).sum() / w.sum() for weights)",
+}

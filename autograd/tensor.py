@@ -69,7 +69,7 @@ class Tensor:
 
     __slots__ = {  # name: docstring (help() shows them)
         "data": "The values: an ndarray (float32 or float64 when the tensor requires grad).",
-        "grad": "The accumulated gradient: an ndarray of the tensor's shape and dtype, or None.",
+        "_grad": "The accumulated gradient (see the ``grad`` property).",
         "requires_grad": "True when the operations applied to this tensor are recorded for backward().",
         "name": "A label for graph images and error messages, or None.",
         "_prim": "The primitive that produced this tensor; None for a leaf.",
@@ -100,7 +100,7 @@ class Tensor:
                 raise TypeError(f"Tensor: only float tensors can require grad, not {dtype}")
             array = array.astype(np.float64)
         self.data = array
-        self.grad = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self.name = None if name is None else str(name)
         self._prim = None
@@ -117,7 +117,7 @@ class Tensor:
         """A constant tensor around ``data`` (an ndarray produced by an operation)."""
         t = object.__new__(Tensor)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = False
         t.name = None
         t._prim = None
@@ -134,7 +134,7 @@ class Tensor:
         """A recorded tensor: the output ``data`` of primitive ``prim`` applied to ``inputs`` with ``params``."""
         t = object.__new__(Tensor)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = True
         t.name = None
         t._prim = prim
@@ -213,14 +213,42 @@ class Tensor:
             _value_guard(self)
         return bool(self.data)
 
+    @property
+    def grad(self):
+        """The accumulated gradient: an ndarray of the tensor's shape and dtype, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:  # as torch: a gradient of another shape would be broadcast by an update
+            value = value.data if isinstance(value, Tensor) else value
+            array = value if type(value) is np.ndarray else np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"grad: a gradient must be numeric, not {array.dtype}")
+            if array.shape != self.data.shape:
+                raise ValueError(f"grad: a gradient of shape {array.shape} cannot be assigned to a tensor of shape "
+                                 f"{self.data.shape}; it must have the tensor's shape")
+            value = array if array.dtype == self.data.dtype else array.astype(self.data.dtype)
+        self._grad = value
+
     def numpy(self):
-        """The underlying ndarray (shared, not copied; changing it changes the tensor)."""
-        return self.data
+        """The values as a read-only view (shared, not copied), so that writing through it cannot change a value
+        saved for backward unnoticed; ``np.array(t)`` or ``t.numpy().copy()`` gives a writable copy."""
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
 
     def __array__(self, dtype=None, copy=None):
+        if self.requires_grad and grad_enabled():
+            raise TypeError(
+                f"NumPy asked for the values of a Tensor of shape {self.shape} that requires grad (np.asarray(t), "
+                "np.array(t), or a NumPy function on a list of tensors such as np.mean([a, b])); the result would "
+                "drop the graph. Use autograd's functions (autograd.stack([a, b]).mean(), autograd.concatenate), or "
+                "t.detach().numpy() / t.numpy() when only the values are wanted"
+            )
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return self.numpy() if dtype is None else self.data.astype(dtype)
 
     def detach(self):
         """A tensor sharing this data, cut from the graph and not requiring grad."""

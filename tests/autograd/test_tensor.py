@@ -72,7 +72,7 @@ def test_attributes():
     assert t.T.shape == (3, 2) and not t.T.is_leaf
     np.testing.assert_array_equal(t.T.data, t.data.T)
     assert len(t) == 2
-    assert t.numpy() is t.data
+    assert np.shares_memory(t.numpy(), t.data) and not t.numpy().flags.writeable
     assert [row.shape for row in t] == [(3,), (3,)]
     y = t * 2
     assert not y.is_leaf and y.requires_grad and y.grad is None
@@ -217,12 +217,48 @@ def test_ndarray_matmul_on_either_side():
     np.testing.assert_allclose(g.data, m.T @ np.ones((2, 2)))
 
 
-def test_np_asarray_gives_the_data():
+def test_np_asarray_gives_the_values_read_only_and_refuses_to_drop_a_graph():
+    c = Tensor([1.0, 2.0])
+    a = np.asarray(c)
+    assert type(a) is np.ndarray and np.shares_memory(a, c.data) and not a.flags.writeable
+    np.testing.assert_array_equal(np.array(c), c.data)
+    assert np.array(c).flags.writeable and not np.shares_memory(np.array(c), c.data)
+    assert np.asarray(c, dtype=np.float32).dtype == np.float32
     x = leaf([1.0, 2.0])
-    a = np.asarray(x)
-    assert type(a) is np.ndarray and np.shares_memory(a, x.data)
-    np.testing.assert_array_equal(np.array(x), x.data)
-    assert np.asarray(x, dtype=np.float32).dtype == np.float32
+    for call in (lambda: np.asarray(x), lambda: np.mean([x, x]), lambda: np.array([x, x]), lambda: np.sum([x, 1.0])):
+        with pytest.raises(TypeError, match=r"requires grad .* would drop the graph. Use autograd's functions"):
+            call()
+    with ag.no_grad():  # nothing is recorded: the values are what is wanted
+        np.testing.assert_array_equal(np.mean([x, x], axis=0), [1.0, 2.0])
+    np.testing.assert_array_equal(ag.stack([x, x]).mean(axis=0).data, [1.0, 2.0])
+
+
+def test_np_dot_on_a_tensor_says_what_to_use():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"np.dot is not differentiable .* use a @ b \(autograd.matmul\)"):
+        np.dot(x, x)
+
+
+def test_format_spec_on_a_one_element_tensor_formats_its_value():
+    assert f"{Tensor(3.14159):.2f}" == "3.14" and f"{leaf([2.5]):>6.1f}" == "   2.5"
+    assert f"{Tensor([1.0, 2.0])}" == str(Tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"format spec '.2f' needs a one-element tensor, this one has shape \(2,\)"):
+        f"{Tensor([1.0, 2.0]):.2f}"
+
+
+def test_numpy_is_a_read_only_view_so_a_saved_value_cannot_change_unnoticed():
+    w = leaf([1.0, 2.0])
+    x = Tensor([3.0, 4.0])
+    y = (w * x).sum()  # mul saves x for w's gradient
+    view = x.numpy()
+    assert np.shares_memory(view, x.data)
+    with pytest.raises(ValueError, match="read-only"):
+        view[0] = 100.0
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [3.0, 4.0])
+    copy = w.numpy().copy()
+    copy[0] = 5.0  # a copy is the user's own
+    assert w.data[0] == 1.0
 
 
 @pytest.mark.parametrize("np_fn, derivative", [
