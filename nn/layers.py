@@ -4,6 +4,8 @@ the activations (one registry, ``ACTIVATIONS``, shared by their modules and by `
 
 import numpy as np
 
+from autograd.compile import random_primitive
+
 from . import init
 from .module import Module, Parameter
 from .utils import as_tensor
@@ -117,19 +119,27 @@ class Dropout(Module):
         x = as_tensor(x)
         if not self.training or self.p == 0.0:
             return x
-        rng = self._rng if self._rng is not None else init.default_generator()
         # the mask is float even for integer/bool input: scaling by 1 / (1 - p) needs it
         dtype = x.dtype if x.dtype.kind == "f" else np.float64
         if self.p == 1.0:
             mask = np.zeros(x.shape, dtype=dtype)
-        else:
-            keep = rng.random(x.shape) >= self.p
-            mask = np.where(keep, 1.0 / (1.0 - self.p), 0.0).astype(dtype)
+        else:  # a random primitive, so that a compiled step draws a fresh mask at every replay
+            mask = _dropout_mask(shape=x.shape, p=self.p, dtype=dtype, generator=self._rng)
         return x * mask
 
     def extra_repr(self):
         """``p=...``."""
         return f"p={self.p}"
+
+
+def _draw_dropout_mask(*, shape, p, dtype, generator):
+    rng = generator if generator is not None else init.default_generator()  # the default at call time
+    keep = rng.random(shape) >= p
+    return np.where(keep, 1.0 / (1.0 - p), 0.0).astype(dtype)
+
+
+_dropout_mask = random_primitive(_draw_dropout_mask, name="dropout_mask",
+                                 doc="Inverted-dropout mask: 1 / (1 - p) where kept, 0 where dropped.")
 
 
 def _positive_int(value, what, layer):
