@@ -225,9 +225,9 @@ def on_clip_bounds(draw):
 def check_clip(x, lo, hi, seed):
     out = np.clip(x, lo, hi)
     g = incoming(out.shape, x.dtype, seed)
-    X = np.broadcast_to(x, out.shape)
+    xb = np.broadcast_to(x, out.shape)
     low, high = -np.inf if lo is None else lo, np.inf if hi is None else hi
-    inside = (low <= X) & (X <= high)
+    inside = (low <= xb) & (xb <= high)
     check_gradients(lambda x: ag.clip(x, lo, hi), (Tensor(x, requires_grad=True),), g,
                     [sum_to(g.astype(np.float64) * inside, x.shape)])
 
