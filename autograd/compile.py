@@ -130,10 +130,10 @@ class CompiledFunction:
         return [e.source for e in self._cache.values() if e.source is not None]
 
     def cache_info(self) -> dict:
-        """{"signatures", "replaying", "eager", "cache_size"} plus the call counts in ``stats``."""
+        """Signatures cached, replaying and eager, the cache size, and the call counts (recordings, replays, eager)."""
         entries = list(self._cache.values())
         return {"signatures": len(entries), "replaying": sum(e.replay is not None for e in entries),
-                "eager": sum(e.eager is not None for e in entries), "cache_size": self.cache_size, **self.stats}
+                "eager_signatures": sum(e.eager is not None for e in entries), "cache_size": self.cache_size, **self.stats}
 
     def reset(self):
         """Forget every recording (after changing Python state the function reads, e.g. ``model.eval()``)."""

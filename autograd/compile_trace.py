@@ -219,7 +219,7 @@ class Recorder:
             old = a.grad
             if target[0] == "ext":
                 first_seen = self.ext_seen[target[1]][2]
-                if old is not first_seen:
+                if old is not first_seen and self.taint is None:
                     raise _grad_refusal(a, "between its use and backward()")
             walk.leaf_before[target] = (a, None if old is None else np.array(old, copy=True))
         else:
@@ -229,7 +229,7 @@ class Recorder:
         """Check that each leaf's .grad is what the walk gave it: nothing outside autograd changed it since."""
         walk, self.walk = self.walk, None
         self.pending = set()
-        if walk is None:
+        if walk is None or self.taint is not None:  # (a tainted call is not replayed: nothing to check)
             return
         for ref in walk.leaves:
             leaf, old = walk.leaf_before[ref]
@@ -246,9 +246,8 @@ class Recorder:
     # ---------------------------------------------------------------- Python decisions and outputs
     def value_used(self, t):
         """``item()`` / ``bool()`` on tensor ``t`` while recording."""
-        if threading.get_ident() != self.thread or self.taint is not None:
-            return
-        if id(t) in self.slot_of or id(t) in self.arg_of or id(t) in self.ext_of:
+        # any tensor: `t > 0` makes a new one, and a parameter's value changes between calls
+        if threading.get_ident() == self.thread and self.taint is None:
             self.taint = (f"a Python decision on a tensor's value (bool(), float(), int(), .item() or `if t > 0` "
                           f"on a tensor of shape {t.shape})")
 

@@ -1,0 +1,281 @@
+"""autograd.compile: replays equal eager mode bit for bit; the guards fall back, retrace or refuse."""
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nn
+from autograd import Tensor, grad, no_grad
+from autograd.compile import Refusal, compile
+
+REPLAYS = 4  # calls after the two recordings
+
+
+def _same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _params(seed, shapes, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return [Tensor(rng.normal(size=s).astype(dtype), requires_grad=True) for s in shapes]
+
+
+def _run_both(make_step, inputs, n_params_sets=2, lr=0.1):
+    """Run ``step`` eagerly and compiled on twin parameter sets over ``inputs``, an SGD update
+    between calls; assert every loss and gradient is bit-for-bit the same."""
+    eager_params, step = make_step()
+    compiled_params, compiled_step_fn = make_step()
+    compiled = compile(compiled_step_fn)
+    for x in inputs:
+        for params, fn in ((eager_params, step), (compiled_params, compiled)):
+            for p in params:
+                p.grad = None
+            out = fn(*x)
+            params.append(out)  # (kept to compare, removed below)
+        out_e, out_c = eager_params.pop(), compiled_params.pop()
+        assert _same(out_e.data, out_c.data)
+        for pe, pc in zip(eager_params, compiled_params):
+            assert _same(pe.grad, pc.grad)
+            with no_grad():
+                pe.data -= lr * pe.grad  # an in-place update between calls: read at replay
+                pc.data -= lr * pc.grad
+    return compiled
+
+
+def test_seed_network_4_3_1_bit_for_bit():
+    X = np.array([[1, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 1]], dtype=np.float64)
+    Y = np.array([[1], [1], [0]], dtype=np.float64)
+
+    def make():
+        params = _params(0, [(4, 3), (1, 3), (3, 1), (1, 1)])
+
+        def step(x, y):
+            wh, bh, wo, bo = params[:4]
+            hidden = (Tensor(x) @ wh + bh).sigmoid()
+            output = (hidden @ wo + bo).sigmoid()
+            loss = ((output - y) ** 2).sum() * 0.5
+            loss.backward()
+            return loss
+        return params, step
+
+    compiled = _run_both(make, [(X, Y)] * (2 + REPLAYS))
+    assert compiled.cache_info()["replays"] == REPLAYS
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_readme_mlp_with_cross_entropy_bit_for_bit(dtype):
+    rng = np.random.default_rng(1)
+    batches = [(rng.normal(size=(32, 64)).astype(dtype), rng.integers(0, 10, 32)) for _ in range(2 + REPLAYS)]
+
+    def make():
+        nn.manual_seed(0)
+        model = nn.Sequential(nn.Dense(64, 48, activation="relu"), nn.Dense(48, 10)).to(dtype)
+
+        def step(x, y):
+            loss = nn.cross_entropy(model(x), y)
+            loss.backward()
+            return loss
+        return list(model.parameters()), step
+
+    compiled = _run_both(make, batches)
+    assert compiled.cache_info()["replays"] == REPLAYS
+
+
+_UNARY = ["tanh", "sigmoid", "exp", "neg", "relu", "square"]
+_BINARY = ["add", "sub", "mul"]
+
+
+def _apply(kind, a, b=None):
+    if kind == "square":
+        return a * a
+    if kind == "exp":
+        return (a * 0.1).exp()
+    if kind in _UNARY:
+        return getattr(a, kind)() if kind != "neg" else -a
+    return {"add": a + b, "sub": a - b, "mul": a * b}[kind]
+
+
+shapes = st.sampled_from([(), (1,), (3,), (2, 1), (2, 3), (1, 3)])
+
+
+@settings(deadline=None)
+@given(st.sampled_from([np.float32, np.float64]), st.lists(shapes, min_size=1, max_size=3),
+       st.lists(st.tuples(st.sampled_from(_UNARY + _BINARY), st.integers(0, 50), st.integers(0, 50)),
+                min_size=1, max_size=12),
+       st.integers(0, 2 ** 16))
+def test_random_dag_bit_for_bit(dtype, leaf_shapes, program, seed):
+    """A random DAG of elementwise ops with broadcasting (0-d, size-1 and broadcast dimensions)."""
+    rng = np.random.default_rng(seed)
+    leaves = [Tensor(rng.uniform(-2, 2, size=s).astype(dtype), requires_grad=True) for s in leaf_shapes]
+
+    def fn(x):
+        values = [*leaves, Tensor(x)]
+        for kind, i, j in program:
+            a, b = values[i % len(values)], values[j % len(values)]
+            values.append(_apply(kind, a, b))
+        loss = values[-1].sum()
+        for leaf in leaves:  # every leaf gets a gradient
+            loss = loss + leaf.sum() * 0.5
+        loss.backward()
+        return loss, values[-1]
+
+    compiled = compile(fn)
+    for _ in range(2 + 2):
+        x = rng.uniform(-2, 2, size=(2, 3)).astype(dtype)
+        results = []
+        for f in (fn, compiled):
+            for leaf in leaves:
+                leaf.grad = None
+            out = f(x)
+            results.append(([o.data for o in out], [leaf.grad for leaf in leaves]))
+        (oe, ge), (oc, gc) = results
+        assert all(_same(a, b) for a, b in zip(oe, oc))
+        assert all((a is None and b is None) or _same(a, b) for a, b in zip(ge, gc))
+    assert compiled.cache_info()["replays"] == 2
+
+
+def test_gradients_accumulate_as_in_eager_mode():
+    w = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    compiled = compile(lambda x: (w * Tensor(x)).sum().backward())
+    x = np.array([0.5, -1.0, 2.0])
+    for _ in range(5):
+        compiled(x)
+    assert _same(w.grad, 5 * x)
+
+
+def test_a_new_signature_records_again_and_the_cache_is_bounded():
+    w = Tensor(np.ones(3), requires_grad=True)
+    compiled = compile(lambda x: (Tensor(x) * w).sum(), cache_size=2)
+    for n in range(1, 6):
+        for _ in range(3):
+            out = compiled(np.arange(3.0 * n).reshape(n, 3))
+        assert _same(out.data, np.arange(3.0 * n).sum())
+        assert compiled.cache_info()["signatures"] == min(n, 2)
+
+
+@pytest.mark.parametrize("decide", [bool, float, lambda t: t.item(), lambda t: 1 if t > 0 else 0])
+def test_a_python_decision_on_a_value_falls_back_to_eager_with_one_warning(decide):
+    def fn(x):
+        x = Tensor(x)
+        s = x.sum()
+        return x * 2.0 if decide(s) else x * 3.0
+
+    compiled = compile(fn)
+    values = [np.array([1.0]), np.array([2.0]), np.array([0.0]), np.array([-1.0]), np.array([0.0])]
+    with pytest.warns(RuntimeWarning, match="Python decision on a tensor's value") as record:
+        got = [compiled(v).data for v in values]
+    assert len(record) == 1
+    assert all(_same(g, fn(v).data) for g, v in zip(got, values))  # never a stale branch
+    assert compiled.cache_info()["eager_signatures"] == 1
+
+
+def test_an_array_computed_from_the_inputs_with_numpy_falls_back():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        return (w * Tensor(np.sin(x))).sum()  # np.sin(x) is outside autograd
+
+    compiled = compile(fn)
+    xs = [np.array([0.1, 0.2, 0.3]) * k for k in range(1, 6)]
+    with pytest.warns(RuntimeWarning, match="computed from the inputs"):
+        got = [compiled(x).data for x in xs]
+    assert all(_same(g, fn(x).data) for g, x in zip(got, xs))
+
+
+def test_autograd_grad_inside_falls_back():
+    def fn(x):
+        x = Tensor(x, requires_grad=True)
+        (g,) = grad((x * x).sum(), x)
+        return g
+
+    compiled = compile(fn)
+    with pytest.warns(RuntimeWarning, match="grad"):
+        got = [compiled(np.array([float(k)])).data for k in range(4)]
+    assert all(_same(g, np.array([2.0 * k])) for k, g in enumerate(got))
+
+
+def test_dropout_draws_fresh_masks_from_the_eager_stream():
+    def make():
+        nn.manual_seed(3)
+        model = nn.Sequential(nn.Dense(8, 16), nn.Dropout(0.5), nn.Dense(16, 1))
+        return lambda x: model(x).sum()
+
+    eager, fn = make(), make()
+    compiled = compile(fn)
+    x = np.ones((4, 8))
+    nn.manual_seed(7)
+    want = [eager(x).data for _ in range(6)]
+    nn.manual_seed(7)
+    got = [compiled(x).data for _ in range(6)]
+    assert all(_same(a, b) for a, b in zip(want, got))
+    assert len({g.tobytes() for g in got}) == 6  # a new mask each call, replays included
+    assert compiled.cache_info()["replays"] == 4
+
+
+def test_load_state_dict_between_calls_is_read_at_replay():
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Dense(3, 2))
+    compiled = compile(lambda x: model(x).sum())
+    x = np.ones((1, 3))
+    for _ in range(3):
+        compiled(x)
+    state = {k: v * 2 for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    assert _same(compiled(x).data, model(x).sum().data)
+
+
+def test_an_optimizer_step_or_zero_grad_inside_is_refused():
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Dense(3, 2))
+    optimizer = nn.SGD(model.parameters(), lr=0.1)
+    x = np.ones((2, 3))
+
+    def with_step(x):
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+
+    def with_zero_grad(x):
+        loss = model(x).sum()
+        optimizer.zero_grad()
+        loss.backward()
+
+    with pytest.raises(Refusal, match="optimizer"):
+        compile(with_step)(x)
+    compiled = compile(with_zero_grad)
+    with pytest.raises(Refusal, match="zero_grad"):
+        compiled(x)
+        compiled(x)
+
+
+def test_a_parameter_that_stops_requiring_grad_records_again():
+    w = Tensor(np.ones(2), requires_grad=True)
+    b = Tensor(np.ones(2), requires_grad=True)
+    compiled = compile(lambda x: (w * Tensor(x) + b).sum().backward())
+    for _ in range(3):
+        compiled(np.ones(2))
+    b.requires_grad = False
+    b.grad = None
+    compiled(np.ones(2))
+    assert b.grad is None and _same(w.grad, 4 * np.ones(2))
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fit_history_equals_eager(dropout, dtype):
+    (X, y), _ = nn.datasets.load_digits()
+    X, y = X[:300].astype(dtype), y[:300]
+
+    def history(compiled):
+        nn.manual_seed(0)
+        layers = [nn.Dense(64, 32, activation="relu"), *([nn.Dropout(0.2)] if dropout else []), nn.Dense(32, 10)]
+        model = nn.Sequential(*layers).to(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback warning: the step replays
+            return nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=nn.Adam(model.parameters()), epochs=4,
+                          batch_size=64, validation_split=0.2, verbose=0, compile=compiled)
+
+    assert history(True) == history(False)
