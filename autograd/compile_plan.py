@@ -58,7 +58,7 @@ class _Resolver:
         if obj1 is obj2:  # the same tensor or array both times: read it at replay
             if isinstance(obj1, Tensor):
                 return ("ext", obj1)
-            if not np.array_equal(seen1, seen2):
+            if not _equal(seen1, seen2):
                 raise NotReplayable(f"{where}: an array of shape {seen1.shape} was changed in place by the call")
             return ("obj", obj1)
         if isinstance(obj2, Tensor) and obj2.requires_grad:
@@ -66,10 +66,10 @@ class _Resolver:
                                 "create parameters outside it")
         for j, (x1, x2) in enumerate(zip(self.r1.args, self.r2.args)):
             x1, x2 = _data(x1), _data(x2)
-            if x1 is not None and x1.shape == seen1.shape and np.array_equal(seen1, x1.astype(seen1.dtype)) \
-                    and np.array_equal(seen2, x2.astype(seen2.dtype)):
+            if x1 is not None and x1.shape == seen1.shape and _equal(seen1, x1.astype(seen1.dtype)) \
+                    and _equal(seen2, x2.astype(seen2.dtype)):
                 return ("cast", j, seen2.dtype)
-        if seen1.dtype == seen2.dtype and seen1.shape == seen2.shape and np.array_equal(seen1, seen2):
+        if seen1.dtype == seen2.dtype and seen1.shape == seen2.shape and _equal(seen1, seen2):
             return ("bake", seen2)
         raise NotReplayable(f"{where}: an array of shape {seen2.shape} differs between calls and is not one of "
                             "the inputs; it was computed from the inputs with NumPy, outside autograd")
@@ -80,6 +80,10 @@ class _Resolver:
             t = rec.externals[ref[1]]
             return t, rec.ext_seen[ref[1]][1]
         return rec.consts[ref[1]]
+
+
+def _equal(a, b):
+    return np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
 def _same_py(x, y):

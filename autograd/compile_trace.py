@@ -100,7 +100,7 @@ class Recorder:
         self._end_walk()
         self.outputs = self._output_ref(result)
         for t, (data, copy, _) in zip(self.externals, self.ext_seen):
-            if t.data is not data or not np.array_equal(t.data, copy):
+            if t.data is not data or not np.array_equal(t.data, copy, equal_nan=copy.dtype.kind == "f"):
                 raise Refusal(
                     f"compile: the function changed the data of a tensor it reads (shape {t.shape}"
                     f"{', ' + repr(t.name) if t.name else ''}) outside the recorded operations (an optimizer "
@@ -237,7 +237,7 @@ class Recorder:
             if old is not None:
                 expected = np.add(old, expected, dtype=leaf.data.dtype, casting="same_kind")
             got = leaf.grad
-            if got is None or got.shape != expected.shape or not np.array_equal(got, expected):
+            if got is None or got.shape != expected.shape or not np.array_equal(got, expected, equal_nan=True):
                 raise _grad_refusal(leaf, "after backward()")
             if ref[0] == "ext":  # later walks compare against the gradient this one left
                 data, copy, _ = self.ext_seen[ref[1]]
