@@ -18,9 +18,8 @@ __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnea
            "OneCycleLR", "ReduceLROnPlateau"]
 
 
-class LRScheduler:
-    """Base class: ``step()`` advances ``last_epoch`` and sets every group's lr to
-    ``lr_at(base_lr, last_epoch)``; ``get_last_lr()`` lists the rates set last."""
+class _Schedule:
+    """What every schedule shares: its optimizer, the rates it set last, and its state."""
 
     interval = "epoch"  # how nn.fit steps it: after each "epoch" or each "batch"
 
@@ -29,6 +28,26 @@ class LRScheduler:
             raise TypeError(f"{type(self).__name__}: expected an nn.Optimizer, got "
                             f"{type(optimizer).__name__}")
         self.optimizer = optimizer
+
+    def get_last_lr(self) -> list:
+        """The learning rate of each group as set by the last ``step()``."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer (to resume a schedule)."""
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+        vars(self).update(state)
+
+
+class LRScheduler(_Schedule):
+    """Base class: ``step()`` advances ``last_epoch`` and sets every group's lr to
+    ``lr_at(base_lr, last_epoch)``; ``get_last_lr()`` lists the rates set last."""
+
+    def __init__(self, optimizer: Optimizer):
+        super().__init__(optimizer)
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.last_epoch = -1
         self.step()
@@ -44,18 +63,6 @@ class LRScheduler:
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = lrs
-
-    def get_last_lr(self) -> list:
-        """The learning rate of each group as set by the last ``step()``."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict:
-        """Everything but the optimizer (to resume a schedule)."""
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` returned."""
-        vars(self).update(state)
 
 
 def _positive_int(owner, name, value):
@@ -199,19 +206,15 @@ class OneCycleLR(LRScheduler):
         self._last_lr = lrs
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_Schedule):
     """Multiply the lr by ``factor`` when ``step(metric)`` has not improved for more than
     ``patience`` steps (torch's rule: improvement beyond ``threshold``, relative or absolute;
     ``cooldown`` steps of rest after a reduction; never below ``min_lr``; changes smaller than
     ``eps`` are skipped)."""
 
-    interval = "epoch"
-
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau: expected an nn.Optimizer, got "
-                            f"{type(optimizer).__name__}")
+        super().__init__(optimizer)
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and "
                              f"threshold_mode 'rel' or 'abs', got {mode!r}, {threshold_mode!r}")
@@ -220,7 +223,7 @@ class ReduceLROnPlateau:
             raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor}")
         groups = optimizer.param_groups
         min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(groups)
-        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
+        self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode, self.cooldown = threshold, threshold_mode, cooldown
         self.min_lrs, self.eps = min_lrs, eps
         self.best = math.inf if mode == "min" else -math.inf
@@ -254,15 +257,3 @@ class ReduceLROnPlateau:
                     group["lr"] = new_lr
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list:
-        """The learning rate of each group after the last ``step``."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict:
-        """Everything but the optimizer."""
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` returned."""
-        vars(self).update(state)
