@@ -49,10 +49,10 @@ def random_primitive(forward: Callable, *, name: str | None = None, doc: str | N
 
 
 class _Entry:
-    __slots__ = ("first", "replay", "source", "eager", "objects")
+    __slots__ = ("first", "replay", "source", "eager", "objects", "plan", "hits")
 
     def __init__(self):
-        self.first = self.replay = self.source = None
+        self.first = self.replay = self.source = self.plan = self.hits = None
         self.eager = None  # the reason this signature runs eagerly, or None
 
 
@@ -87,10 +87,15 @@ class CompiledFunction:
         if entry.replay is not None:
             try:
                 result = entry.replay(flat)
-                self.stats["replays"] += 1
-                return result
             except Stale:  # a parameter changed shape, dtype or requires_grad: record afresh
-                entry.replay = entry.source = None
+                entry.replay = entry.source = entry.plan = None
+            else:
+                self.stats["replays"] += 1
+                if entry.plan is not None:  # the first replay checked every gradient: now fit only those it had to
+                    entry.source, names = generate(entry.plan, flat, entry.hits)
+                    exec(entry.source, names)
+                    entry.replay, entry.plan = names["replay"], None
+                return result
         if entry.eager is not None:
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
@@ -109,12 +114,13 @@ class CompiledFunction:
             entry.first = recorder
         else:
             try:
-                entry.source, names = generate(resolve(entry.first, recorder), flat)
+                entry.plan = resolve(entry.first, recorder)
             except NotReplayable as exc:
                 self._fall_back(entry, str(exc))
                 return result
+            entry.source, names = generate(entry.plan, flat)
             exec(entry.source, names)  # the code generated from the two recordings
-            entry.replay, entry.first = names["replay"], None
+            entry.replay, entry.hits, entry.first = names["replay"], names["_hits"], None
         return result
 
     def _fall_back(self, entry, reason):

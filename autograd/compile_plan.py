@@ -17,6 +17,8 @@ deleting each array after its last use.  It creates no Tensor, except to return 
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from autograd import engine
@@ -235,10 +237,17 @@ class _Writer:
         return f"{fn}({', '.join(text)})", used
 
 
-def generate(plan, args):
-    """Python source of ``replay(args)`` for ``plan`` (from ``resolve``), and the names it reads."""
+def generate(plan, args, hits=None):
+    """Python source of ``replay(args)`` for ``plan`` (from ``resolve``), and the names it reads.
+
+    ``hits``: None for a first version that checks every gradient's shape and dtype (recording in
+    ``names["_hits"]`` where the engine's fitting was needed); then the set it found, for a version
+    that fits exactly those gradients without checking the others.
+    """
     ops, walks, outputs = plan
     w = _Writer(args)
+    w.names["_hits"] = set()
+    sites = itertools.count()
     for s, (prim, refs, params, shape, _) in enumerate(ops):
         source, used = w.call(w.bind("F", prim.forward), refs, params)
         w.body.append((f"v{s} = {'_asarray(' + source + ')' if shape == () else source}", used))
@@ -264,8 +273,12 @@ def generate(plan, args):
                 shape, dtype = data.shape, data.dtype
                 sink = f"l{n}_{next(i for i, r in enumerate(leaves) if r[0] == target[0] and r[1] is target[1])}"
             w.body.append((f"_t = {source}", used))
-            w.body.append((f"if type(_t) is not _ndarray or _t.shape != {shape!r} or _t.dtype != "
-                           f"{w.bind('D', dtype)}: _t = _conform(_t, {shape!r}, {w.bind('D', dtype)})", set()))
+            site, fit = next(sites), f"_conform(_t, {shape!r}, {w.bind('D', dtype)})"
+            if hits is None:  # the first replay finds which gradients need the engine's unbroadcast or cast
+                w.body.append((f"if type(_t) is not _ndarray or _t.shape != {shape!r} or _t.dtype != "
+                               f"{w.bind('D', dtype)}: _t = {fit}; _hits.add({site})", set()))
+            elif site in hits:  # (fixed by the signature: the same at every replay)
+                w.body.append((f"_t = {fit}", set()))
             w.body.append((f"{sink} = {sink} + _t" if sink in routed else f"{sink} = _t", {sink} & routed))
             routed.add(sink)
         for i, ref in enumerate(leaves):
