@@ -56,36 +56,30 @@ class _Resolver:
         return self.done[key]
 
     def _outside(self, a, b, where):
-        (obj1, seen1), (obj2, seen2) = self._value(self.r1, a), self._value(self.r2, b)
+        (obj1, (print1, equals1)), (obj2, (print2, equals2)) = self._value(self.r1, a), self._value(self.r2, b)
+        shape = print2[0]
         if obj1 is obj2:  # the same tensor or array both times: read it at replay
             if isinstance(obj1, Tensor):
                 return ("ext", obj1)
-            if not _equal(seen1, seen2):
-                raise NotReplayable(f"{where}: an array of shape {seen1.shape} was changed in place by the call")
+            if print1 != print2:
+                raise NotReplayable(f"{where}: an array of shape {shape} was changed in place by the call")
             return ("obj", obj1)
         if isinstance(obj2, Tensor) and obj2.requires_grad:
             raise NotReplayable(f"{where}: a tensor that requires grad is created inside the function; "
                                 "create parameters outside it")
-        for j, (x1, x2) in enumerate(zip(self.r1.args, self.r2.args)):
-            x1, x2 = _data(x1), _data(x2)
-            if x1 is not None and x1.shape == seen1.shape and _equal(seen1, x1.astype(seen1.dtype)) \
-                    and _equal(seen2, x2.astype(seen2.dtype)):
-                return ("cast", j, seen2.dtype)
-        if seen1.dtype == seen2.dtype and seen1.shape == seen2.shape and _equal(seen1, seen2):
-            return ("bake", seen2)
-        raise NotReplayable(f"{where}: an array of shape {seen2.shape} differs between calls and is not one of "
+        both = [j for j in equals1 if j in equals2]
+        data = obj2.data if isinstance(obj2, Tensor) else obj2
+        if both:  # Tensor(x), np.asarray(y, dtype) of an input
+            return ("cast", both[0], data.dtype)
+        if print1 == print2:
+            return ("bake", np.array(data, copy=True))
+        raise NotReplayable(f"{where}: an array of shape {shape} differs between calls and is not one of "
                             "the inputs; it was computed from the inputs with NumPy, outside autograd")
 
     @staticmethod
     def _value(rec, ref):
-        if ref[0] == "ext":
-            t = rec.externals[ref[1]]
-            return t, rec.ext_seen[ref[1]][1]
-        return rec.consts[ref[1]]
-
-
-def _equal(a, b):
-    return np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        obj = rec.externals[ref[1]] if ref[0] == "ext" else rec.consts[ref[1]]
+        return obj, rec.seen[ref[0], ref[1]]
 
 
 def _same_py(x, y):
