@@ -112,6 +112,7 @@ class CompiledFunction:
             self._fall_back(entry, recorder.taint)
         elif entry.first is None:
             entry.first = recorder
+            recorder.release_temporaries()
         else:
             try:
                 entry.plan = resolve(entry.first, recorder)

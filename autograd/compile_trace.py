@@ -27,7 +27,8 @@ from autograd.grad_mode import _state, current_scope, grad_enabled
 from autograd.tensor import Tensor, as_operand
 
 primitive = sys.modules["autograd.primitive"]  # the module (``autograd.primitive`` is also a function's name)
-RANDOM_PRIMITIVES: set = set()  # primitives whose forward draws random numbers: run again at every replay
+RANDOM_PRIMITIVES: set = set()
+_RELEASED = np.empty(0)  # primitives whose forward draws random numbers: run again at every replay
 
 
 class Op:
@@ -64,8 +65,10 @@ class Recorder:
         self.arg_of = {id(a): j for j, a in enumerate(flat_args)}
         self.ops: list[Op] = []
         self.walks: list[Walk] = []
-        self.slot_of = {}  # id(tensor) -> slot
-        self.keep = []  # the recorded tensors, alive while recording so that their ids stay unique
+        # id(tensor) -> (slot, its stamp): a recorded tensor's stamp is unique, so an id reused after it
+        # died is told apart; unstamped outputs (nothing to record) are kept alive, so their ids stay theirs
+        self.slot_of = {}
+        self.keep = []
         self.externals = []  # Tensors from outside
         self.ext_of = {}
         self.ext_seen = []  # (data as first seen, its fingerprint, .grad as first seen)
@@ -110,6 +113,8 @@ class Recorder:
                     "other updates outside the compiled function"
                 )
         self.keep = []
+        for walk in self.walks:  # (the checks are done)
+            walk.leaf_sums = walk.leaf_before = None
         arrays = [("ext", e, t.data) for e, t in enumerate(self.externals)] + \
             [("const", c, a) for c, a in enumerate(self.consts)]
         inputs = [a.data if isinstance(a, Tensor) else a for a in self.args]
@@ -118,6 +123,15 @@ class Recorder:
                            and fingerprint(x.astype(array.dtype, copy=False)) == fingerprint(array))
             self.seen[kind, index] = (fingerprint(array), equals)
         self.args = [None] * len(self.args)  # (the inputs are not kept)
+
+    def release_temporaries(self):
+        """Drop the data of the outside tensors nobody else holds (made inside the call, such as
+        ``Tensor(x)``): only their identity is compared with the next recording's."""
+        for e in range(len(self.externals)):
+            t = self.externals[e]
+            if sys.getrefcount(t) <= 3 and not t.requires_grad:  # (this list, t, getrefcount's argument)
+                t.data = _RELEASED
+                self.ext_seen[e] = (None, None, None)
 
     # ---------------------------------------------------------------- the forward
     def __call__(self, prim, inputs, params, run):
@@ -149,12 +163,17 @@ class Recorder:
             return
         if self.walk is not None and (self.pending or not grad_enabled()):
             self.taint = f"{prim.name} applied during a backward walk (create_graph=True, or grad() of grad)"
-        self.slot_of[id(out)] = len(self.ops)
-        self.keep.append(out)
+        self.slot_of[id(out)] = (len(self.ops), out._stamp)
+        if not out._stamp:
+            self.keep.append(out)
         self.ops.append(Op(prim, tuple(refs), params, out.data.shape, out.data.dtype))
 
+    def _slot(self, t):
+        hit = self.slot_of.get(id(t))
+        return hit[0] if hit is not None and hit[1] == t._stamp else None
+
     def _tensor_ref(self, t):
-        slot = self.slot_of.get(id(t))
+        slot = self._slot(t)
         if slot is not None:
             return ("v", slot)
         j = self.arg_of.get(id(t))
@@ -193,7 +212,7 @@ class Recorder:
     def step(self, t, g):
         if threading.get_ident() != self.thread:
             return
-        slot = self.slot_of.get(id(t))
+        slot = self._slot(t)
         if slot is None:
             self.taint = "backward through a graph recorded outside the compiled function"
             return
@@ -217,7 +236,7 @@ class Recorder:
     def send(self, t, k, a, ga):
         if threading.get_ident() != self.thread or self.walk is None:
             return
-        slot, walk = self.slot_of[id(t)], self.walk
+        slot, walk = self._slot(t), self.walk
         target = self._tensor_ref(a)
         walk.events.append(("send", slot, k, target))
         if target[0] == "v":
