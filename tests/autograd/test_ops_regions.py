@@ -112,6 +112,7 @@ def check_tied_reduction(name, case):
 
 @given(case=tied_reductions(np.max))
 @example(case=(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]), 1, False, 0))
+@example(case=(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]), None, False, 5))
 @example(case=(np.ones((2, 2, 2), np.float32), None, True, 1))
 @example(case=(np.array([[[0.0, 0.0], [1.0, 1.0]]]), (0, -1), True, 2))
 @example(case=(np.array(4.0, np.float32), None, False, 3))
@@ -428,6 +429,7 @@ def gathered_positions(shape, index):
 @example(case=(np.arange(4.0), np.array([0, 0, 2, -1, 0])), seed=0)
 @example(case=(np.arange(6.0, dtype=np.float32).reshape(2, 3), (np.array([1, -1]), slice(None))), seed=1)
 @example(case=(np.arange(6.0).reshape(2, 3), (np.array([[0], [0]]), np.array([[2, -1]]))), seed=2)
+@example(case=(np.arange(6.0).reshape(2, 3), (np.array([1, 1]), np.array([2, 2]))), seed=3)
 def test_repeated_indices_accumulate(case, seed):
     x, index = case
     pos = gathered_positions(x.shape, index)
