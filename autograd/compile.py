@@ -49,10 +49,11 @@ def random_primitive(forward: Callable, *, name: str | None = None, doc: str | N
 
 
 class _Entry:
-    __slots__ = ("first", "replay", "source", "eager", "objects", "plan", "hits")
+    __slots__ = ("first", "replay", "source", "eager", "objects", "plan", "hits", "busy")
 
     def __init__(self):
         self.first = self.replay = self.source = self.plan = self.hits = None
+        self.busy = False
         self.eager = None  # the reason this signature runs eagerly, or None
 
 
@@ -84,7 +85,8 @@ class CompiledFunction:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        if entry.replay is not None:
+        if entry.replay is not None and not entry.busy:  # (busy: called again from another thread meanwhile)
+            entry.busy = True
             try:
                 result = entry.replay(flat)
             except Stale:  # a parameter changed shape, dtype or requires_grad: record afresh
@@ -96,7 +98,9 @@ class CompiledFunction:
                     exec(entry.source, names)
                     entry.replay, entry.plan = names["replay"], None
                 return result
-        if entry.eager is not None:
+            finally:
+                entry.busy = False
+        if entry.eager is not None or entry.busy:
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
         return self._record(entry, flat, args, kwargs)

@@ -242,8 +242,11 @@ def generate(plan, args, hits=None):
     w = _Writer(args)
     w.names["_hits"] = set()
     sites = itertools.count()
-    for s, (prim, refs, params, shape, _) in enumerate(ops):
+    reused = _reusable(ops, outputs)
+    for s, (prim, refs, params, shape, dtype) in enumerate(ops):
         source, used = w.call(w.bind("F", prim.forward), refs, params)
+        if s in reused:  # the ufunc writes into a buffer allocated once (a view, so a leaf never adopts it as .grad)
+            source = f"{source[:-1]}, out={w.bind('B', np.empty(shape, dtype).view())})"
         w.body.append((f"v{s} = {'_asarray(' + source + ')' if shape == () else source}", used))
     for n, (root, events, leaves) in enumerate(walks):
         w.body.append((f"g{root} = _ones({ops[root][3]!r}, {w.bind('D', ops[root][4])})", set()))
@@ -281,6 +284,29 @@ def generate(plan, args, hits=None):
     w.body.append((f"return {result}", used))
     lines = list(w.head) + _with_deletes(w.body)
     return "def replay(args):\n" + "".join(f"    {line}\n" for line in lines), w.names
+
+
+def _reusable(ops, outputs):
+    """The ops whose outputs can live in buffers reused from replay to replay: NumPy ufuncs (which
+    write into ``out=`` bit for bit as they allocate), except outputs of the call and values that
+    an output may be a view of."""
+    kept = set()
+
+    def mark(ref):
+        if ref[0] == "v":
+            kept.add(ref[1])
+        elif ref[0] in ("seq", "dict"):
+            for r in ref[2]:
+                mark(r)
+
+    mark(outputs)
+    for s in reversed(range(len(ops))):
+        prim, refs, params = ops[s][:3]
+        if s in kept and not isinstance(prim.forward, np.ufunc):  # (a reshape or index may return a view)
+            for r in (*refs, *(params or {}).values()):
+                mark(r)
+    return {s for s, (prim, _, _, shape, _) in enumerate(ops)
+            if isinstance(prim.forward, np.ufunc) and prim.forward.nout == 1 and shape != () and s not in kept}
 
 
 def _output(w, ref):

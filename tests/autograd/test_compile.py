@@ -279,3 +279,22 @@ def test_fit_history_equals_eager(dropout, dtype):
                           batch_size=64, validation_split=0.2, verbose=0, compile=compiled)
 
     assert history(True) == history(False)
+
+
+def test_outputs_and_gradients_of_earlier_calls_are_never_overwritten():
+    """Replays reuse buffers for intermediate values; what a call returned or left in .grad stays as it was."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def fn(x):
+        h = Tensor(x) * w
+        (h.exp() + h).sum().backward()
+        return h.reshape(2, 1), h * 1.0
+
+    compiled = compile(fn)
+    kept = []
+    for k in range(6):
+        w.grad = None
+        view, product = compiled(np.array([0.5, -1.0]) * (k + 1))
+        kept.append((view.data.copy(), product.data.copy(), w.grad.copy(), view, product, w.grad))
+    for want_view, want_product, want_grad, view, product, grad_ in kept:
+        assert _same(view.data, want_view) and _same(product.data, want_product) and _same(grad_, want_grad)
