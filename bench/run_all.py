@@ -1,7 +1,7 @@
 """Run every benchmark in turn, each in its own process: ``python bench/run_all.py [name ...]``.
 
 Names are script names without ``.py`` (overhead, mlp_step, tiny_net, long_chain, fit_epoch,
-conv_layer);
+conv_layer, compiled_step);
 none runs them all.  The OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE overrides are removed and every
 thread pool is pinned to one thread before each script starts.
 """
@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-SCRIPTS = ("overhead", "mlp_step", "tiny_net", "long_chain", "fit_epoch", "conv_layer")
+SCRIPTS = ("overhead", "mlp_step", "tiny_net", "long_chain", "fit_epoch", "conv_layer", "compiled_step")
 
 
 def main(names):
