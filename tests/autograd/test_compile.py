@@ -298,3 +298,21 @@ def test_outputs_and_gradients_of_earlier_calls_are_never_overwritten():
         kept.append((view.data.copy(), product.data.copy(), w.grad.copy(), view, product, w.grad))
     for want_view, want_product, want_grad, view, product, grad_ in kept:
         assert _same(view.data, want_view) and _same(product.data, want_product) and _same(grad_, want_grad)
+
+
+def test_tensor_inputs_that_require_grad_keyword_arguments_and_dict_outputs():
+    def fn(x, *, scale):
+        loss = (x * x * scale).sum()
+        loss.backward()
+        return {"loss": loss, "x": x}
+
+    compiled = compile(fn)
+    for k in range(5):
+        x_eager = Tensor(np.arange(3.0) + k, requires_grad=True)
+        x_compiled = Tensor(np.arange(3.0) + k, requires_grad=True)
+        want, got = fn(x_eager, scale=2.0), compiled(x_compiled, scale=2.0)
+        assert got["x"] is x_compiled and _same(got["loss"].data, want["loss"].data)
+        assert _same(x_compiled.grad, x_eager.grad)
+    assert compiled.cache_info()["replays"] == 3
+    compiled(Tensor(np.ones(3), requires_grad=True), scale=3.0)  # another Python value: another signature
+    assert compiled.cache_info()["signatures"] == 2
