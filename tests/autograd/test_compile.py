@@ -316,3 +316,67 @@ def test_tensor_inputs_that_require_grad_keyword_arguments_and_dict_outputs():
     assert compiled.cache_info()["replays"] == 3
     compiled(Tensor(np.ones(3), requires_grad=True), scale=3.0)  # another Python value: another signature
     assert compiled.cache_info()["signatures"] == 2
+
+
+def test_notebook_01_seed_expressions():
+    """g = (x + y) * z on scalars, bit for bit; f's `u.item() > 0` branch falls back to eager."""
+    def make():
+        return [Tensor(v, requires_grad=True) for v in (1.0, 3.0, -3.0)]
+
+    eager, twin = make(), make()
+
+    def g(x, y, z):
+        out = (x + y) * z
+        out.backward()
+        return out
+
+    compiled = compile(g)
+    for _ in range(2 + REPLAYS):
+        assert _same(g(*eager).data, compiled(*twin).data)
+        assert all(_same(a.grad, b.grad) for a, b in zip(eager, twin))
+
+    def f(a, b):  # notebook 01's function: a Python decision on u's value
+        u = ((0.25 * a + 0.5) * a - 2.0) * a + 1.0
+        squashed = u.tanh() if u.item() > 0 else u.sigmoid()
+        return squashed * ((a * b).sin() + b.exp() / (1 + a ** 2)) + (a - b).relu()
+
+    compiled_f = compile(f)
+    points = [(0.7, -1.3), (0.1, 0.2), (3.0, 1.0), (-1.0, 2.0), (0.7, -1.3)]
+    with pytest.warns(RuntimeWarning, match="Python decision"):
+        got = [compiled_f(Tensor(a), Tensor(b)).data for a, b in points]
+    assert all(_same(v, f(Tensor(a), Tensor(b)).data) for v, (a, b) in zip(got, points))
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3])
+def test_notebook_02_seed_network_minibatch_sgd_bit_for_bit(batch_size):
+    X = np.array([[1, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 1]], dtype=np.float64)
+    y = np.array([[1], [1], [0]], dtype=np.float64)
+    rng = np.random.default_rng(42)
+    initial = {"W1": rng.normal(size=(4, 3)), "b1": np.zeros(3), "W2": rng.normal(size=(3, 1)), "b2": np.zeros(1)}
+
+    def forward(p, X):
+        H = (X @ p["W1"] + p["b1"]).sigmoid()
+        return (H @ p["W2"] + p["b2"]).sigmoid()
+
+    def train(compiled):
+        p = {key: Tensor(value.copy(), requires_grad=True) for key, value in initial.items()}
+        optimizer = nn.SGD(p.values(), lr=0.1)
+
+        def step(X_batch, y_batch):
+            batch_loss = ((forward(p, X_batch) - y_batch) ** 2).mean()
+            batch_loss.backward()
+            return batch_loss
+
+        step = compile(step) if compiled else step
+        losses = []
+        for _ in range(20):
+            for X_batch, y_batch in nn.data.batches(X, y, batch_size, shuffle=False):
+                optimizer.zero_grad()
+                losses.append(step(X_batch, y_batch).data)
+                optimizer.step()
+        if compiled:
+            assert step.cache_info()["replays"] >= 20 * (3 // batch_size) - 4
+        return losses, [t.data for t in p.values()]
+
+    (loss_e, p_e), (loss_c, p_c) = train(False), train(True)
+    assert all(_same(a, b) for a, b in zip(loss_e, loss_c)) and all(_same(a, b) for a, b in zip(p_e, p_c))
