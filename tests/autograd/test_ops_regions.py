@@ -29,6 +29,8 @@ from autograd import Tensor, gradcheck, gradgradcheck
 from autograd.testing import broadcastable_shapes, float_dtypes, shapes
 
 SEEDS = st.integers(0, 2**16)
+# for the tests that run many parametrizations or second-order checks: 15 examples under CI=true
+QUARTER = settings(max_examples=max(10, settings.default.max_examples // 4))
 
 
 def small_ints(lo=-2, hi=2):
@@ -48,7 +50,7 @@ def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.sum(axis=stretched, keepdims=True)
 
 
-def check_gradients(fn, inputs, g, expected):
+def assert_gradients(fn, inputs, g, expected):
     """The gradients of ``fn(*inputs)`` seeded with ``g``, for the Tensors among ``inputs`` that require
     grad, equal ``expected`` (float64) to their dtype's precision, in both backward paths."""
     wrt = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
@@ -57,8 +59,8 @@ def check_gradients(fn, inputs, g, expected):
         grads = ag.grad(fn(*inputs), wrt, g, create_graph=create_graph)
         for k, (got, want, x) in enumerate(zip(grads, expected, wrt)):
             assert got.shape == x.shape and got.dtype == x.dtype, (k, create_graph)
-            tol = 1e-6 if x.dtype == np.float32 else 1e-12
-            np.testing.assert_allclose(got.data, want, rtol=tol, atol=tol,
+            rtol, atol = (1e-6, 1e-4) if x.dtype == np.float32 else (1e-12, 1e-10)  # sums may cancel
+            np.testing.assert_allclose(got.data, want, rtol=rtol, atol=atol,
                                        err_msg=f"gradient of input {k} (create_graph={create_graph})")
 
 
@@ -107,7 +109,7 @@ def check_tied_reduction(name, case):
     for r, row in enumerate(reduced_slices(x.shape, normalize(axis, x.ndim))):
         winners = row[flat[row] == extremum(flat[row])]
         expected[winners] += g_rows[r] / len(winners)
-    check_gradients(lambda x: getattr(x, name)(axis, keepdims), (xt,), g, [expected.reshape(x.shape)])
+    assert_gradients(lambda x: getattr(x, name)(axis, keepdims), (xt,), g, [expected.reshape(x.shape)])
 
 
 @given(case=tied_reductions(np.max))
@@ -155,7 +157,7 @@ def test_maximum_minimum_ties_split_evenly(name, case):
     at = Tensor(a, requires_grad=True)
     if mode == "same":
         g = incoming(a.shape, a.dtype, seed)
-        check_gradients(lambda x: fn(x, x), (at,), g, [g.astype(np.float64)])  # 1/2 + 1/2 of g
+        assert_gradients(lambda x: fn(x, x), (at,), g, [g.astype(np.float64)])  # 1/2 + 1/2 of g
         return
     bt = Tensor(b, requires_grad=True) if mode == "tensors" else b
     np.testing.assert_array_equal(fn(at, bt).data, getattr(np, name)(a, b))
@@ -166,7 +168,7 @@ def test_maximum_minimum_ties_split_evenly(name, case):
     expected = [sum_to(share * a_wins + share * (A == B), a.shape)]
     if mode == "tensors":
         expected.append(sum_to(share * b_wins + share * (A == B), b.shape))
-    check_gradients(fn, (at, bt), g, expected)
+    assert_gradients(fn, (at, bt), g, expected)
 
 
 # ----------------------------------------------------------------------------- kinks: abs, relu, clip
@@ -189,7 +191,7 @@ def test_abs_and_relu_have_gradient_zero_at_zero(name, case):
     x, seed = case
     g = incoming(x.shape, x.dtype, seed).astype(np.float64)
     slope = np.where(x > 0, 1.0, np.where(x < 0, -1.0 if name == "abs" else 0.0, 0.0))
-    check_gradients(getattr(ag, name), (Tensor(x, requires_grad=True),), g.astype(x.dtype), [g * slope])
+    assert_gradients(getattr(ag, name), (Tensor(x, requires_grad=True),), g.astype(x.dtype), [g * slope])
 
 
 def within(shape):
@@ -229,7 +231,7 @@ def check_clip(x, lo, hi, seed):
     xb = np.broadcast_to(x, out.shape)
     low, high = -np.inf if lo is None else lo, np.inf if hi is None else hi
     inside = (low <= xb) & (xb <= high)
-    check_gradients(lambda x: ag.clip(x, lo, hi), (Tensor(x, requires_grad=True),), g,
+    assert_gradients(lambda x: ag.clip(x, lo, hi), (Tensor(x, requires_grad=True),), g,
                     [sum_to(g.astype(np.float64) * inside, x.shape)])
 
 
@@ -283,7 +285,7 @@ def zero_bases(draw):
 
 
 @pytest.mark.parametrize("b", EXPONENTS, ids=lambda b: f"{type(b).__name__}({b})")
-@settings(max_examples=15)
+@QUARTER
 @given(case=zero_bases())
 @example(case=(np.array(0.0), 0))
 @example(case=(np.array([0.0, 0.0], np.float32), 1))
@@ -295,7 +297,7 @@ def test_pow_with_a_number_exponent_at_a_zero_base(b, case):
     expected = g.astype(np.float64) * np.vectorize(base_slope, otypes=[float])(a.astype(np.float64), float(b))
     finite = b == 0 or b >= 1
     with np.errstate(all="raise") if finite else np.errstate(divide="ignore", invalid="ignore"):
-        check_gradients(lambda x: x ** b, (Tensor(a, requires_grad=True),), g, [expected])  # no warning if finite
+        assert_gradients(lambda x: x ** b, (Tensor(a, requires_grad=True),), g, [expected])  # no warning if finite
 
 
 @st.composite
@@ -322,10 +324,10 @@ def test_pow_with_a_tensor_exponent_at_a_zero_base(case):
     expected = [sum_to(g64 * np.vectorize(slope, otypes=[float])(A, B), s.shape)
                 for slope, s in ((base_slope, a), (exponent_slope, b))]
     with np.errstate(all="raise"):
-        check_gradients(lambda a, b: a ** b, (Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)), g, expected)
+        assert_gradients(lambda a, b: a ** b, (Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)), g, expected)
 
 
-@settings(max_examples=20)
+@QUARTER
 @given(dt=float_dtypes(), ab=broadcastable_shapes(2, max_side=3), data=st.data())
 def test_pow_with_a_tensor_exponent_gradcheck(dt, ab, data):
     a = data.draw(hnp.arrays(dt, ab[0], elements=st.floats(0.25, 3.0, width=32)))
@@ -374,11 +376,11 @@ def test_transpose_gradient_is_the_inverse_permutation(case, seed):
         inverse[a] = i
     assert inverse != positive  # not an involution
     g = incoming(np.transpose(x, positive).shape, x.dtype, seed)
-    check_gradients(lambda x: apply_transpose(x, axes, form), (Tensor(x, requires_grad=True),), g,
+    assert_gradients(lambda x: apply_transpose(x, axes, form), (Tensor(x, requires_grad=True),), g,
                     [np.transpose(g.astype(np.float64), inverse)])
 
 
-@settings(max_examples=15)
+@QUARTER
 @given(case=cyclic_transposes())
 def test_transpose_gradcheck_on_cycles(case):
     x, axes, form = case
@@ -436,7 +438,7 @@ def test_repeated_indices_accumulate(case, seed):
     g = incoming(pos.shape, x.dtype, seed)
     expected = np.bincount(pos.reshape(-1), weights=g.astype(np.float64).reshape(-1), minlength=x.size)
     xt = Tensor(x, requires_grad=True)
-    check_gradients(lambda x: x[index], (xt,), g, [expected.reshape(x.shape)])
+    assert_gradients(lambda x: x[index], (xt,), g, [expected.reshape(x.shape)])
     assert gradcheck(lambda x: x[index], xt)
 
 
