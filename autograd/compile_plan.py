@@ -165,7 +165,7 @@ class _Writer:
     def __init__(self, args):
         self.args = args
         self.names = {"_wrap": Tensor._wrap, "_ones": np.ones, "_asarray": np.asarray, "_ndarray": np.ndarray,
-                      "_conform": _conform, "_assign": _assign, "_stale": _stale}
+                      "_conform": _conform, "_assign": _assign, "_stale": _stale, "_Tensor": Tensor}
         self.head = []  # statements reading the inputs and the tensors read at replay
         self.body = []  # (statement, names it uses)
         self.known = {}
@@ -235,12 +235,12 @@ def generate(plan, args, hits=None):
     """Python source of ``replay(args)`` for ``plan`` (from ``resolve``), and the names it reads.
 
     ``hits``: None for a first version that checks every gradient's shape and dtype (recording in
-    ``names["_hits"]`` where the engine's fitting was needed); then the set it found, for a version
-    that fits exactly those gradients without checking the others.
+    ``names["_hits"]`` where the engine's fitting was needed, and what it was given); then what it
+    found, for a version that fits exactly those gradients, written out, and checks none.
     """
     ops, walks, outputs = plan
     w = _Writer(args)
-    w.names["_hits"] = set()
+    w.names["_hits"] = {}
     sites = itertools.count()
     reused = _reusable(ops, outputs)
     for s, (prim, refs, params, shape, dtype) in enumerate(ops):
@@ -249,7 +249,8 @@ def generate(plan, args, hits=None):
             source = f"{source[:-1]}, out={w.bind('B', np.empty(shape, dtype).view())})"
         w.body.append((f"v{s} = {'_asarray(' + source + ')' if shape == () else source}", used))
     for n, (root, events, leaves) in enumerate(walks):
-        w.body.append((f"g{root} = _ones({ops[root][3]!r}, {w.bind('D', ops[root][4])})", set()))
+        ones = w.bind("K", np.ones(ops[root][3], ops[root][4]))  # copied: a leaf may adopt the root gradient
+        w.body.append((f"g{root} = {ones}.copy()", set()))
         w.body.append((f"given{n} = set()", set()))
         routed = set()
         for event in events:
@@ -273,9 +274,10 @@ def generate(plan, args, hits=None):
             site, fit = next(sites), f"_conform(_t, {shape!r}, {w.bind('D', dtype)})"
             if hits is None:  # the first replay finds which gradients need the engine's unbroadcast or cast
                 w.body.append((f"if type(_t) is not _ndarray or _t.shape != {shape!r} or _t.dtype != "
-                               f"{w.bind('D', dtype)}: _t = {fit}; _hits.add({site})", set()))
+                               f"{w.bind('D', dtype)}: _hits[{site}] = (isinstance(_t, _Tensor), _t.shape, "
+                               f"_t.dtype); _t = {fit}", set()))
             elif site in hits:  # (fixed by the signature: the same at every replay)
-                w.body.append((f"_t = {fit}", set()))
+                w.body.extend((line, set()) for line in _fitting(w, hits[site], shape, dtype, fit))
             w.body.append((f"{sink} = {sink} + _t" if sink in routed else f"{sink} = _t", {sink} & routed))
             routed.add(sink)
         for i, ref in enumerate(leaves):
@@ -284,6 +286,26 @@ def generate(plan, args, hits=None):
     w.body.append((f"return {result}", used))
     lines = list(w.head) + _with_deletes(w.body)
     return "def replay(args):\n" + "".join(f"    {line}\n" for line in lines), w.names
+
+
+def _fitting(w, hit, shape, dtype, fit):
+    """The engine's ``_conform`` for a gradient found (at the first replay) as ``hit`` = (a Tensor?, its
+    shape, its dtype), written out: the same ``sum`` calls as ``engine.unbroadcast``, then the cast."""
+    tensor, have, have_dtype = hit
+    lines = ["_t = _t.data"] if tensor else []
+    if have != shape:
+        lead = len(have) - len(shape)
+        axes = tuple(lead + d for d, n in enumerate(shape) if n == 1 and have[lead + d] != 1) if lead >= 0 else ()
+        summed = tuple(1 if lead + d in axes else n for d, n in enumerate(have[max(lead, 0):]))
+        if lead < 0 or summed != shape:  # the engine raises here: let it
+            return [*lines, f"_t = {fit}"]
+        if axes:
+            lines.append(f"_t = _t.sum(axis={axes!r}, keepdims=True)")
+        if lead:
+            lines.append(f"_t = _t.sum(axis={tuple(range(lead))!r})")
+    if have_dtype != dtype:
+        lines.append(f"_t = _t.astype({w.bind('D', dtype)})")
+    return lines
 
 
 def _reusable(ops, outputs):

@@ -380,3 +380,25 @@ def test_notebook_02_seed_network_minibatch_sgd_bit_for_bit(batch_size):
 
     (loss_e, p_e), (loss_c, p_c) = train(False), train(True)
     assert all(_same(a, b) for a, b in zip(loss_e, loss_c)) and all(_same(a, b) for a, b in zip(p_e, p_c))
+
+
+def test_gradients_summed_over_broadcast_dimensions_and_cast_as_the_engine_does():
+    rng = np.random.default_rng(5)
+    w32 = Tensor(rng.normal(size=(1, 3)).astype(np.float32), requires_grad=True)
+    w64 = Tensor(rng.normal(size=(3,)), requires_grad=True)
+    twins = (Tensor(w32.data, requires_grad=True), Tensor(w64.data, requires_grad=True))
+
+    def make(a, b):
+        def fn(x):
+            loss = ((Tensor(x) * a).tanh() * b + a).sum()  # float64 x float32: a's gradient is cast back
+            loss.backward()
+            return loss
+        return fn
+
+    eager, compiled = make(w32, w64), compile(make(*twins))
+    for _ in range(2 + REPLAYS):
+        x = rng.normal(size=(4, 2, 3))
+        assert _same(eager(x).data, compiled(x).data)
+        assert _same(w32.grad, twins[0].grad) and _same(w64.grad, twins[1].grad)
+        assert twins[0].grad.dtype == np.float32
+    assert any(".sum(axis=" in source and ".astype(" in source for source in compiled.sources)
