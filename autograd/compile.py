@@ -74,9 +74,15 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if Recorder.active():  # inside another compiled function's recording: be part of it
             return self.fn(*args, **kwargs)
-        flat, key, objects = [], [], []
-        _flatten((args, kwargs), flat, key, objects)
-        key = (grad_enabled(), tuple(key))
+        objects = ()
+        if not kwargs and all(type(a) is Tensor or type(a) is np.ndarray for a in args):  # the common case, quickly
+            flat = args
+            key = (grad_enabled(), *[(a.data.shape, a.data.dtype, a.requires_grad) if type(a) is Tensor
+                                     else (a.shape, a.dtype) for a in args])
+        else:
+            flat, key, objects = [], [], []
+            _flatten((args, kwargs), flat, key, objects)
+            key = (grad_enabled(), tuple(key))
         entry = self._cache.get(key)
         if entry is None:
             entry = self._cache[key] = _Entry()
