@@ -29,7 +29,7 @@ import numpy as np
 
 from autograd.compile_plan import NotReplayable, Stale, generate, resolve
 from autograd.compile_trace import RANDOM_PRIMITIVES, Recorder, Refusal
-from autograd.grad_mode import grad_enabled
+from autograd.grad_mode import _state, grad_enabled
 from autograd.primitive import primitive
 from autograd.tensor import Tensor
 
@@ -72,7 +72,9 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        if Recorder.active():  # inside another compiled function's recording: be part of it
+        if Recorder.active() or _state.observer is not None or _state.anomaly:
+            # inside another compiled function's recording (be part of it), a watched backward
+            # (backward_trace) or anomaly mode: what they look at happens only in eager mode
             return self.fn(*args, **kwargs)
         objects = ()
         if not kwargs and all(type(a) is Tensor or type(a) is np.ndarray for a in args):  # the common case, quickly

@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-from autograd import tensor
+from autograd import tensor, versions
 from autograd.grad_mode import _state, current_scope, grad_enabled
 from autograd.tensor import Tensor, as_operand
 
@@ -93,6 +93,7 @@ class Recorder:
             raise RuntimeError("compile: already tracing or observing a backward walk")
         primitive._tracer, tensor._value_guard = self, self.value_used
         _state.observer = self
+        self.changes_before = versions.last_change()
         return self
 
     def __exit__(self, *exc):
@@ -112,6 +113,8 @@ class Recorder:
                     "step or an in-place update?); a replay would not repeat it. Call optimizer.step() and "
                     "other updates outside the compiled function"
                 )
+        if self.taint is None and versions.last_change() != self.changes_before:
+            self.taint = "an in-place change of a tensor (+=, item assignment) inside the function"
         self.keep = []
         for walk in self.walks:  # (the checks are done)
             walk.leaf_sums = walk.leaf_before = None

@@ -402,3 +402,32 @@ def test_gradients_summed_over_broadcast_dimensions_and_cast_as_the_engine_does(
         assert _same(w32.grad, twins[0].grad) and _same(w64.grad, twins[1].grad)
         assert twins[0].grad.dtype == np.float32
     assert any(".sum(axis=" in source and ".astype(" in source for source in compiled.sources)
+
+
+def test_an_in_place_change_inside_falls_back():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def fn(x):
+        h = Tensor(x) * 1.0
+        with no_grad():
+            h *= 3.0  # not a recorded operation: a replay would miss it
+        loss = (h * w).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(fn)
+    with pytest.warns(RuntimeWarning, match="in-place"):
+        got = [compiled(np.array([1.0, float(k)])).data for k in range(5)]
+    assert all(_same(g, np.array(3.0 + 6.0 * k)) for k, g in enumerate(got))
+
+
+def test_anomaly_mode_runs_eagerly():
+    from autograd import detect_anomaly
+
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    compiled = compile(lambda x: (Tensor(x) * w).sum().backward())
+    for _ in range(3):
+        compiled(np.ones(2))
+    with detect_anomaly():
+        compiled(np.ones(2))
+    assert compiled.cache_info()["replays"] == 1 and _same(w.grad, 4 * np.ones(2))
