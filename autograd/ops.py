@@ -44,8 +44,10 @@ def _pow_vjp(i, g, out, a, b):
         # there the exponent b - 1 becomes 1, so the product is 0 with no warning
         zero = (data_of(b) == 0) & (data_of(a) == 0)
         return g * b * a ** (np.where(zero, 1, b - 1) if zero.any() else b - 1)
-    # d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (the power is not differentiable there in b)
-    return g * out * np.log(np.where(data_of(a) > 0, a, 1))
+    # d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (the power is not differentiable there in b;
+    # masking out too keeps 0 ** -1 = inf from making inf * log(1) = nan)
+    positive = data_of(a) > 0
+    return g * np.where(positive, out, 0) * np.log(np.where(positive, a, 1))
 
 
 pow = export(primitive(np.power, vjp=_pow_vjp, name="pow",
@@ -165,7 +167,7 @@ def where(cond, a, b):
 
 def _clip_vjp(i, g, out, x, *, lo, hi):
     x = data_of(x)
-    inside = np.ones(x.shape, dtype=bool)
+    inside = np.ones(g.shape, dtype=bool)  # the output's shape: array bounds may broadcast x
     if lo is not None:
         inside &= x >= lo
     if hi is not None:
