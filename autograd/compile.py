@@ -58,14 +58,15 @@ class _Entry:
 
 
 class CompiledFunction:
-    """``fn`` compiled (see the module docstring); ``cache_size``: input signatures kept (least recent dropped)."""
+    """``fn`` compiled (see the module docstring); ``cache_size``: input signatures kept (least recent
+    dropped); ``buffers``: see ``compile``."""
 
-    def __init__(self, fn: Callable, cache_size: int = 8):
+    def __init__(self, fn: Callable, cache_size: int = 8, buffers: bool = False):
         if not callable(fn):
             raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
             raise ValueError(f"compile: cache_size must be a positive int, got {cache_size!r}")
-        self.fn, self.cache_size = fn, cache_size
+        self.fn, self.cache_size, self.buffers = fn, cache_size, bool(buffers)
         self._cache = collections.OrderedDict()
         self._warned = False
         self.stats = {"recordings": 0, "replays": 0, "eager": 0}
@@ -102,7 +103,7 @@ class CompiledFunction:
             else:
                 self.stats["replays"] += 1
                 if entry.plan is not None:  # the first replay checked every gradient: now fit only those it had to
-                    entry.source, names = generate(entry.plan, flat, entry.hits)
+                    entry.source, names = generate(entry.plan, flat, entry.hits, self.buffers)
                     exec(entry.source, names)
                     entry.replay, entry.plan = names["replay"], None
                 return result
@@ -131,7 +132,7 @@ class CompiledFunction:
             except NotReplayable as exc:
                 self._fall_back(entry, str(exc))
                 return result
-            entry.source, names = generate(entry.plan, flat)
+            entry.source, names = generate(entry.plan, flat, buffers=self.buffers)
             exec(entry.source, names)  # the code generated from the two recordings
             entry.replay, entry.hits, entry.first = names["replay"], names["_hits"], None
         return result
@@ -160,11 +161,15 @@ class CompiledFunction:
         self._warned = False
 
 
-def compile(fn: Callable | None = None, *, cache_size: int = 8):
-    """Compile ``fn`` (usable as ``@compile`` or ``@compile(cache_size=4)``); see the module docstring."""
+def compile(fn: Callable | None = None, *, cache_size: int = 8, buffers: bool = False):
+    """Compile ``fn`` (usable as ``@compile`` or ``@compile(cache_size=4)``); see the module docstring.
+
+    ``buffers=True``: the replays' NumPy ufuncs write into buffers allocated once and reused from call
+    to call (``out=``), which saves allocations but keeps the buffers between calls (more memory).
+    """
     if fn is None:
-        return lambda f: CompiledFunction(f, cache_size)
-    return CompiledFunction(fn, cache_size)
+        return lambda f: CompiledFunction(f, cache_size, buffers)
+    return CompiledFunction(fn, cache_size, buffers)
 
 
 def _flatten(value, flat, key, objects):

@@ -231,18 +231,19 @@ class _Writer:
         return f"{fn}({', '.join(text)})", used
 
 
-def generate(plan, args, hits=None):
+def generate(plan, args, hits=None, buffers=False):
     """Python source of ``replay(args)`` for ``plan`` (from ``resolve``), and the names it reads.
 
     ``hits``: None for a first version that checks every gradient's shape and dtype (recording in
     ``names["_hits"]`` where the engine's fitting was needed, and what it was given); then what it
     found, for a version that fits exactly those gradients, written out, and checks none.
+    ``buffers``: ufunc forwards write into buffers allocated once (see ``_reusable``).
     """
     ops, walks, outputs = plan
     w = _Writer(args)
     w.names["_hits"] = {}
     sites = itertools.count()
-    reused = _reusable(ops, outputs)
+    reused = _reusable(ops, outputs) if buffers else set()
     for s, (prim, refs, params, shape, dtype) in enumerate(ops):
         source, used = w.call(w.bind("F", prim.forward), refs, params)
         if s in reused:  # the ufunc writes into a buffer allocated once (a view, so a leaf never adopts it as .grad)

@@ -105,8 +105,8 @@ shapes = st.sampled_from([(), (1,), (3,), (2, 1), (2, 3), (1, 3)])
 @given(st.sampled_from([np.float32, np.float64]), st.lists(shapes, min_size=1, max_size=3),
        st.lists(st.tuples(st.sampled_from(_UNARY + _BINARY), st.integers(0, 50), st.integers(0, 50)),
                 min_size=1, max_size=12),
-       st.integers(0, 2 ** 16))
-def test_random_dag_bit_for_bit(dtype, leaf_shapes, program, seed):
+       st.integers(0, 2 ** 16), st.booleans())
+def test_random_dag_bit_for_bit(dtype, leaf_shapes, program, seed, buffers):
     """A random DAG of elementwise ops with broadcasting (0-d, size-1 and broadcast dimensions)."""
     rng = np.random.default_rng(seed)
     leaves = [Tensor(rng.uniform(-2, 2, size=s).astype(dtype), requires_grad=True) for s in leaf_shapes]
@@ -122,7 +122,7 @@ def test_random_dag_bit_for_bit(dtype, leaf_shapes, program, seed):
         loss.backward()
         return loss, values[-1]
 
-    compiled = compile(fn)
+    compiled = compile(fn, buffers=buffers)
     for _ in range(2 + 2):
         x = rng.uniform(-2, 2, size=(2, 3)).astype(dtype)
         results = []
@@ -281,8 +281,9 @@ def test_fit_history_equals_eager(dropout, dtype):
     assert history(True) == history(False)
 
 
-def test_outputs_and_gradients_of_earlier_calls_are_never_overwritten():
-    """Replays reuse buffers for intermediate values; what a call returned or left in .grad stays as it was."""
+@pytest.mark.parametrize("buffers", [False, True])
+def test_outputs_and_gradients_of_earlier_calls_are_never_overwritten(buffers):
+    """With buffers, replays reuse them for intermediate values; what a call returned or left in .grad stays."""
     w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
 
     def fn(x):
@@ -290,12 +291,13 @@ def test_outputs_and_gradients_of_earlier_calls_are_never_overwritten():
         (h.exp() + h).sum().backward()
         return h.reshape(2, 1), h * 1.0
 
-    compiled = compile(fn)
+    compiled = compile(fn, buffers=buffers)
     kept = []
     for k in range(6):
         w.grad = None
         view, product = compiled(np.array([0.5, -1.0]) * (k + 1))
         kept.append((view.data.copy(), product.data.copy(), w.grad.copy(), view, product, w.grad))
+    assert ("out=" in compiled.sources[0]) == buffers
     for want_view, want_product, want_grad, view, product, grad_ in kept:
         assert _same(view.data, want_view) and _same(product.data, want_product) and _same(grad_, want_grad)
 
