@@ -7,7 +7,7 @@ At each tensor the primitive's rule gives one gradient per input that requires g
 sums it back over broadcast dimensions, casts it to the input's dtype and routes it on.
 """
 import contextlib
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heappushpop
 
 import numpy as np
 
@@ -94,8 +94,11 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
     heap = []  # (negated stamp, tensor): the newest first, a topological order
     found = {}  # id -> [tensor, gradient] for the leaves (and the tensors grad() asked for)
 
+    carry = None  # the newest tensor queued, held out of the heap: along a chain the heap is never sifted
+
     def route(t, g):
         """Add gradient ``g`` to ``t``'s: gather it for a leaf, queue it for a recorded tensor."""
+        nonlocal carry
         if t._prim is None:
             key = id(t)
             if wanted is None or key in wanted:
@@ -110,15 +113,21 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             pending[key] = pending[key] + g
         else:
             pending[key] = g
-            heappush(heap, (key, t))
+            if carry is not None:
+                heappush(heap, carry)
+            carry = (key, t)
 
     for r, g in zip(roots, root_grads):
         route(r, g)
     observer, checking = _state.observer, _state.anomaly
     last_change = versions.last_change()  # nothing is changed in place during the walk
     first_order = not create_graph
-    while heap:
-        key, t = heappop(heap)
+    while heap or carry is not None:
+        if carry is None:
+            key, t = heappop(heap)
+        else:  # the newer of the carried tensor and the heap's top, in one call
+            key, t = heappushpop(heap, carry)
+            carry = None
         g = pending.pop(key)
         inputs = t._inputs
         if inputs is None:
@@ -126,7 +135,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         if wanted is not None and id(t) in wanted:
             found[id(t)] = [t, g]
         if t._retain and first_order:
-            t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else _accumulated(t, g)
+            t._grad = np.array(g, dtype=t.data.dtype) if t._grad is None else _accumulated(t, g)
         if observer is not None:
             observer.step(t, g)
         if last_change > t._stamp:
@@ -244,9 +253,9 @@ def backward(tensor, gradient=None, retain_graph=False):
             if id(g) in given:  # one array reached two leaves (e.g. both sides of an add)
                 g = g.copy()
             given.add(id(g))
-            leaf.grad = g
+            leaf._grad = g  # (of the leaf's shape and dtype: the setter's checks are not needed)
         else:
-            leaf.grad = _accumulated(leaf, g)
+            leaf._grad = _accumulated(leaf, g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

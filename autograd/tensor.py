@@ -301,54 +301,27 @@ class Tensor:
         return format(self.data.item(), spec)
     __hash__ = object.__hash__
 
-    # ----- operators -----
-    def __add__(self, other):
-        return ops.add(self, other)
-
+    # ----- operators (t + u, t * u, -t, t[i]... are the functions themselves: see the end of the module) -----
     def __radd__(self, other):
         return ops.add(other, self)
-
-    def __sub__(self, other):
-        return ops.sub(self, other)
 
     def __rsub__(self, other):
         return ops.sub(other, self)
 
-    def __mul__(self, other):
-        return ops.mul(self, other)
-
     def __rmul__(self, other):
         return ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return ops.div(self, other)
 
     def __rtruediv__(self, other):
         return ops.div(other, self)
 
-    def __pow__(self, other):
-        return ops.pow(self, other)
-
     def __rpow__(self, other):
         return ops.pow(other, self)
-
-    def __matmul__(self, other):
-        return ops.matmul(self, other)
 
     def __rmatmul__(self, other):
         return ops.matmul(other, self)
 
-    def __neg__(self):
-        return ops.neg(self)
-
     def __pos__(self):
         return self
-
-    def __abs__(self):
-        return ops.abs(self)
-
-    def __getitem__(self, index):
-        return shape_ops.getitem(self, index)
 
     # comparisons give bool tensors that carry no graph
     def _compare(self, other, ufunc, symbol):
@@ -507,6 +480,11 @@ class Tensor:
 
 from autograd import anomaly, interop, ops, shape_ops  # noqa: E402  (they need Tensor defined first)
 from autograd.primitive import EXPORTS  # noqa: E402
+
+# operators that are autograd's functions themselves, with the tensor first (one call less per operation)
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__, Tensor.__truediv__ = ops.add, ops.sub, ops.mul, ops.div
+Tensor.__pow__, Tensor.__matmul__, Tensor.__neg__, Tensor.__abs__ = ops.pow, ops.matmul, ops.neg, ops.abs
+Tensor.__getitem__ = shape_ops.getitem
 
 # the methods that mirror autograd's functions (t.exp(), t.sum(axis=0)...), derived from its registry
 for _name, _export in EXPORTS.items():
