@@ -64,7 +64,7 @@ def _float_target(target, like):
     """Target as a Tensor of ``like``'s dtype when it is not already a Tensor."""
     if isinstance(target, Tensor):
         return target
-    return Tensor(np.asarray(target, dtype=like.dtype))
+    return Tensor(np.asarray(target, dtype=like.dtype), name="target")  # (its label in graph images)
 
 
 @_scoped
@@ -206,7 +206,10 @@ def binary_cross_entropy(prob, target, reduction="mean"):
                       safe.log())
         log_1mp = where(saturated, _straight_through(prob, clamped_log_1mp, -p / denominator),
                         (1.0 - safe).log())
-    loss = -(target * log_p + (1.0 - target) * log_1mp)
+    complement = 1.0 - target
+    if complement.is_leaf:  # a constant the loss made: say what it is in graph images
+        complement.name = "1 - target"
+    loss = -(target * log_p + complement * log_1mp)
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
@@ -220,7 +223,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     logits = as_tensor(logits)
     target = _float_target(target, logits)
     _same_shape(logits, target, "binary_cross_entropy_with_logits")
-    zeros = Tensor(np.zeros(logits.shape, dtype=logits.dtype))
+    zeros = Tensor(np.zeros(logits.shape, dtype=logits.dtype), name="zeros")
     softplus = logsumexp(stack([zeros, logits], axis=-1), axis=-1)
     loss = softplus - logits * target
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

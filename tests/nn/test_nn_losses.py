@@ -4,6 +4,7 @@ reductions, stability and error messages."""
 import numpy as np
 import pytest
 
+import autograd
 import nn
 from autograd import Tensor
 
@@ -238,3 +239,11 @@ def test_loss_names():
     assert nn.losses.get_loss("binary_crossentropy") is nn.binary_cross_entropy
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         nn.losses.get_loss("hinge")
+
+
+def test_constants_a_loss_makes_are_labelled_by_role_in_graph_images():
+    p = Tensor([0.2, 0.7], requires_grad=True)
+    source = autograd.draw_graph(nn.binary_cross_entropy(p, np.array([0.0, 1.0]))).source
+    assert 'label="target (const)' in source and 'label="1 - target (const)' in source
+    source = autograd.draw_graph(nn.binary_cross_entropy_with_logits(p, np.array([0.0, 1.0]))).source
+    assert 'label="zeros (const)' in source and 'label="target (const)' in source
