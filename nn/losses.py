@@ -223,7 +223,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     logits = as_tensor(logits)
     target = _float_target(target, logits)
     _same_shape(logits, target, "binary_cross_entropy_with_logits")
-    zeros = Tensor(np.zeros(logits.shape, dtype=logits.dtype), name="zeros")
+    zeros = Tensor(np.zeros(logits.shape, dtype=logits.dtype))
     softplus = logsumexp(stack([zeros, logits], axis=-1), axis=-1)
     loss = softplus - logits * target
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
