@@ -9,6 +9,7 @@ array([2., 4.])
 # first: Tensor's module loads the operations, which need Tensor defined
 from autograd.tensor import Tensor  # isort: skip
 from autograd.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from autograd.compile import compile
 from autograd.conv import avg_pool2d, conv2d, max_pool2d
 from autograd.engine import grad
 from autograd.grad_mode import enable_grad, is_grad_enabled, name_scope, no_grad
@@ -49,6 +50,6 @@ __all__ = [
     "Tensor", "primitive", "Primitive", "grad", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
     "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
     "draw_graph", "save_graph", "backward_trace", "BackwardTrace", "retain_grads", "check_graph", "GraphcheckError",
-    "conv2d", "max_pool2d", "avg_pool2d", "func", "testing",
+    "conv2d", "max_pool2d", "avg_pool2d", "func", "testing", "compile",
     *EXPORTS,
 ]

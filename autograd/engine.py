@@ -78,8 +78,9 @@ def _conform(t, k, ga, data, first_order):
             raise _rule_error(t, k, f"the rule's gradient has shape {ga.shape}, which cannot be summed to the "
                                     f"input's shape {data.shape}") from None
     if ga.dtype != data.dtype:
-        if ga.dtype.kind not in "fiub":
-            raise _rule_error(t, k, f"the rule's gradient has dtype {ga.dtype}; it must be real numbers")
+        if ga.dtype.kind != "f":  # an int or bool result is a mask or a count that forgot g, not a gradient
+            raise _rule_error(t, k, f"the rule's gradient has dtype {ga.dtype}; it must be a float array "
+                                    "(multiply by g, which has the output's float dtype)")
         ga = ga.astype(data.dtype)
     return ga
 

@@ -86,7 +86,9 @@ def test_a_constant_array_input_is_copied_so_changing_it_later_cannot_change_the
 @pytest.mark.parametrize("rule, message", [
     (lambda i, g, out, x: np.ones(5), r"backward of bad, input 0: the rule's gradient has shape \(5,\), which cannot be "
                                       r"summed to the input's shape \(2, 3\)"),
-    (lambda i, g, out, x: (g > 0), None),  # bool: a gradient must be real float... cast is allowed for ints/bools
+    (lambda i, g, out, x: (g > 0), r"backward of bad, input 0: the rule's gradient has dtype bool; it must be a float"),
+    (lambda i, g, out, x: np.ones((2, 3), int), r"backward of bad, input 0: the rule's gradient has dtype int64"),
+    (lambda i, g, out, x: g.astype(np.float32), None),  # another float dtype is cast to the input's
     (lambda i, g, out, x: g.astype(np.complex128), r"backward of bad, input 0: the rule's gradient has dtype complex128"),
     (lambda i, g, out, x: 1 / 0, r"backward of bad, input 0: the rule raised ZeroDivisionError: division by zero"),
     (lambda i, g, out, x: "oops", r"backward of bad, input 0: the rule returned str, not an array"),
@@ -96,7 +98,9 @@ def test_a_broken_rule_gives_an_error_naming_the_primitive_and_the_input(rule, m
     bad = primitive(lambda x: x * 2.0, vjp=rule, name="bad")
     y = bad(Tensor(np.ones((2, 3)), requires_grad=True))
     if message is None:
-        y.sum().backward()  # a bool mask is cast to the input's float dtype, as NumPy would
+        x = y._inputs[0]
+        y.sum().backward()
+        assert x.grad.dtype == np.float64
         return
     with pytest.raises(RuntimeError, match=message):
         y.sum().backward()
