@@ -1,7 +1,7 @@
 """Composite operations, built from the primitives in ``ops`` and ``shape_ops`` (their gradients come for free).
 
-The library composites that a learner would rather see as one step (softmax, logsumexp) record
-inside a name scope of their own, so graph images draw each as one labelled cluster.
+The library composites that a learner would rather see as one step (softmax) record inside a name
+scope of their own, so graph images draw each as one labelled cluster.
 """
 import numpy as np
 
@@ -25,20 +25,6 @@ def mean(x, axis=None, keepdims=False):
     x = as_tensor(x, "mean")
     axes = ops.normalize_axes(axis, x.shape, "mean")
     return ops.sum(x, axes, keepdims) * (1.0 / _reduced_size(x, axes, "mean"))
-
-
-@export(group="composite", method=True)
-def logsumexp(x, axis=-1, keepdims=False):
-    """log(sum(exp(x))) over ``axis`` (int, tuple or None), stable for inputs of any magnitude."""
-    x = as_tensor(x, "logsumexp")
-    axes = ops.normalize_axes(axis, x.shape, "logsumexp")
-    _reduced_size(x, axes, "logsumexp")
-    # shifting by the (constant) maximum changes nothing mathematically but keeps exp() <= 1
-    shift = np.max(x.data, axis=axes, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
-    with name_scope("logsumexp"):
-        out = ops.log(ops.sum(ops.exp(x - shift), axes, True)) + shift
-        return out if keepdims else squeeze(out, axes if axes is not None else None)
 
 
 @export(group="composite", method=True)

@@ -328,6 +328,34 @@ def min(x, axis=None, keepdims=False):
     return _reduce(_min, x, axis, keepdims)
 
 
+def _logsumexp_forward(x, *, axis, keepdims):
+    # shifting by the maximum changes nothing mathematically but keeps exp() <= 1
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _logsumexp_vjp(i, g, out, x, *, axis, keepdims):
+    # d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))
+    kshape = _keepdims_shape(np.shape(x), axis)
+    return g.reshape(kshape) * np.exp(x - out.reshape(kshape))
+
+
+# a primitive, not a composite: one node in graphs, one exp in the backward, and no shift read from the data
+_logsumexp = primitive(_logsumexp_forward, vjp=_logsumexp_vjp, name="logsumexp", label=_axes_label("logsumexp"))
+
+
+@export(group="reduction", method=True)
+def logsumexp(x, axis=-1, keepdims=False):
+    """log(sum(exp(x))) over ``axis`` (int, tuple or None), stable for inputs of any magnitude."""
+    x = as_tensor(x, "logsumexp")
+    axes = normalize_axes(axis, x.shape, "logsumexp")
+    if (x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))) == 0:
+        raise ValueError(f"logsumexp: the reduced part of shape {x.shape} is empty")
+    return _logsumexp(x, axis=axes, keepdims=bool(keepdims))
+
+
 # ---------------------------------------------------------------- softmax
 def _log_softmax_forward(x, *, axis):
     if x.shape[axis] == 0:  # an empty axis: an empty result, as NumPy and torch
