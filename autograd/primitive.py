@@ -184,7 +184,8 @@ def apply(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except (ValueError, TypeError, IndexError) as exc:
         raise operand_error(prim.name, [np.shape(a) for a in arrays], exc) from None
-    out = _output(out, prim)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out) if isinstance(out, np.generic) else _output(out, prim)
     if record and grad_enabled():
         if converted or prim.reads_inputs:
             inputs = _saved(prim, inputs, arrays)
