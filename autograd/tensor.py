@@ -220,16 +220,18 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
-        if value is not None:  # as torch: a gradient of another shape would be broadcast by an update
-            value = value.data if isinstance(value, Tensor) else value
-            array = value if type(value) is np.ndarray else np.asarray(value)
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"grad: a gradient must be numeric, not {array.dtype}")
-            if array.shape != self.data.shape:
-                raise ValueError(f"grad: a gradient of shape {array.shape} cannot be assigned to a tensor of shape "
-                                 f"{self.data.shape}; it must have the tensor's shape")
-            value = array if array.dtype == self.data.dtype else array.astype(self.data.dtype)
-        self._grad = value
+        data = self.data
+        if value is None or (type(value) is np.ndarray and value.shape == data.shape and value.dtype == data.dtype):
+            self._grad = value  # (the common cases, first)
+            return
+        # as torch: a gradient of another shape would be broadcast by an optimizer's update
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"grad: a gradient must be numeric, not {array.dtype}")
+        if array.shape != data.shape:
+            raise ValueError(f"grad: a gradient of shape {array.shape} cannot be assigned to a tensor of shape "
+                             f"{data.shape}; it must have the tensor's shape")
+        self._grad = array.astype(data.dtype)  # a copy in the tensor's dtype
 
     def numpy(self):
         """The values as a read-only view (shared, not copied), so that writing through it cannot change a value
