@@ -328,22 +328,28 @@ def min(x, axis=None, keepdims=False):
     return _reduce(_min, x, axis, keepdims)
 
 
-def _logsumexp_forward(x, *, axis, keepdims):
+def _max_shift(x, axis):
     # shifting by the maximum changes nothing mathematically but keeps exp() <= 1
-    shift = np.max(x, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
+    shift = np.max(data_of(x), axis=axis, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0)
+
+
+def _logsumexp_forward(x, *, axis, keepdims):
+    shift = _max_shift(x, axis)
     out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _logsumexp_vjp(i, g, out, x, *, axis, keepdims):
-    # d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))
-    kshape = _keepdims_shape(np.shape(x), axis)
-    return g.reshape(kshape) * np.exp(x - out.reshape(kshape))
+    # d logsumexp(x) / dx = softmax(x), from the shifted exponentials (exp(x - out) would lose
+    # float32's precision in x - out when |x| is large)
+    e = np.exp(x - _max_shift(x, axis))
+    return g.reshape(_keepdims_shape(np.shape(x), axis)) * e / e.sum(axis=axis, keepdims=True)
 
 
-# a primitive, not a composite: one node in graphs, one exp in the backward, and no shift read from the data
-_logsumexp = primitive(_logsumexp_forward, vjp=_logsumexp_vjp, name="logsumexp", label=_axes_label("logsumexp"))
+# a primitive, not a composite: one node in graphs, and no shift read from the data in the forward graph
+_logsumexp = primitive(_logsumexp_forward, vjp=_logsumexp_vjp, name="logsumexp", reads="inputs",
+                       label=_axes_label("logsumexp"))
 
 
 @export(group="reduction", method=True)
