@@ -75,7 +75,7 @@ def where(t) -> str:
 
 
 def _array(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _finite(value) -> bool:

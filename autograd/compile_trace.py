@@ -133,7 +133,7 @@ class Recorder:
         for e in range(len(self.externals)):
             t = self.externals[e]
             if sys.getrefcount(t) <= 3 and not t.requires_grad:  # (this list, t, getrefcount's argument)
-                t.data = _RELEASED
+                t._data = _RELEASED  # (not an in-place change the version checks should see)
                 self.ext_seen[e] = (None, None, None)
 
     # ---------------------------------------------------------------- the forward

@@ -70,7 +70,7 @@ def _conform(t, k, ga, data, first_order):
     """The gradient ``ga`` that ``t``'s rule gave input ``k`` made to fit the input's ``data``: summed over
     broadcast dimensions and cast to its dtype, or an error naming the primitive and the input."""
     if isinstance(ga, Tensor) and first_order:  # a rule built from autograd's own functions
-        ga = ga.data
+        ga = ga._data
     if ga.shape != data.shape:
         try:
             ga = unbroadcast(ga, data.shape)
@@ -136,22 +136,22 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         if wanted is not None and id(t) in wanted:
             found[id(t)] = [t, g]
         if t._retain and first_order:
-            t._grad = np.array(g, dtype=t.data.dtype) if t._grad is None else _accumulated(t, g)
+            t._grad = np.array(g, dtype=t._data.dtype) if t._grad is None else _accumulated(t, g)
         if observer is not None:
             observer.step(t, g)
         if last_change > t._stamp:
             versions.check_unchanged(t)
         prim, params = t._prim, t._params
         if first_order:  # the rule runs on arrays: nothing is recorded
-            out = t.data
+            out = t._data
             if len(inputs) == 2:  # (the common arities unrolled: a comprehension costs a call)
                 a, b = inputs
-                values = (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+                values = (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
             elif len(inputs) == 1:
                 a = inputs[0]
-                values = (a.data if isinstance(a, Tensor) else a,)
+                values = (a._data if isinstance(a, Tensor) else a,)
             else:
-                values = [a.data if isinstance(a, Tensor) else a for a in inputs]
+                values = [a._data if isinstance(a, Tensor) else a for a in inputs]
         else:  # the rule runs on Tensors, so what it computes is recorded in turn
             out = _recompute(t) if prim.reads_out else t
             values = inputs
@@ -159,7 +159,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         for k, a in enumerate(inputs):
             if not isinstance(a, Tensor) or not a.requires_grad:
                 continue
-            data = a.data
+            data = a._data
             ga = ...
             try:
                 if vjp is None:
@@ -183,10 +183,10 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
 
 def _accumulated(t, g):
     """``t.grad + g`` (``g``: of ``t``'s shape and dtype), checking a ``.grad`` that may have been set by hand."""
-    old, data = t.grad, t.data
+    old, data = t.grad, t._data
     if type(old) is np.ndarray and old.shape == data.shape and old.dtype == data.dtype:
         return old + g
-    old = np.asarray(old.data if isinstance(old, Tensor) else old)
+    old = np.asarray(old._data if isinstance(old, Tensor) else old)
     where = f"backward: {t.name or ''}.grad"
     if old.dtype.kind not in "biuf":
         raise TypeError(f"{where} has dtype {old.dtype}; it must be numeric (set it to None to start afresh)")
@@ -213,14 +213,14 @@ def _owned(g, dtype):
 
 def _as_root_grad(t, gradient, what, as_tensor):
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"{what}: the output has shape {t.shape}, not a scalar; pass the gradient of the final "
                 f"value with respect to it (an array of shape {t.shape}), or reduce it first, e.g. with .sum()"
             )
         gradient = np.ones(t.shape, dtype=t.dtype)
     else:
-        data = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        data = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if data.shape != t.shape:
             raise ValueError(f"{what}: the gradient has shape {data.shape} but the output has shape {t.shape}; they must match")
         if data.dtype.kind not in "biuf":
@@ -250,7 +250,7 @@ def backward(tensor, gradient=None, retain_graph=False):
     given = set()
     for leaf, g in found.values():
         if leaf.grad is None:
-            g = _owned(g, leaf.data.dtype)
+            g = _owned(g, leaf._data.dtype)
             if id(g) in given:  # one array reached two leaves (e.g. both sides of an add)
                 g = g.copy()
             given.add(id(g))
@@ -310,7 +310,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if isinstance(g, Tensor):
             result.append(g)
         else:
-            g = _owned(g, t.data.dtype)
+            g = _owned(g, t._data.dtype)
             if id(g) in given:
                 g = g.copy()
             given.add(id(g))

@@ -49,7 +49,7 @@ def _numpy_name(func):
 def _plain(value):
     """``value`` with every Tensor in it (also inside lists and tuples) replaced by its data."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)
     return value

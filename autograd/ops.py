@@ -84,11 +84,11 @@ _matmul = primitive(np.matmul, vjp=_matmul_vjp, name="matmul", reads="inputs")
 def matmul(a, b):
     """Matrix product with NumPy's ``matmul`` semantics: 1-D operands, batched N-D with broadcast batch dims."""
     if isinstance(a, Tensor):
-        ad = a.data
+        ad = a._data
     else:
         ad = a = as_operand(a, "matmul")
     if isinstance(b, Tensor):
-        bd = b.data
+        bd = b._data
     else:
         bd = b = as_operand(b, "matmul")
     sa, sb = getattr(ad, "shape", ()), getattr(bd, "shape", ())  # numbers have no shape: 0-d
@@ -205,7 +205,7 @@ def clip(x, lo=None, hi=None):
                 f"an upper one to differentiate with respect to a bound, or pass {name}.detach()"
             )
     # the bounds are constants: plain numbers or arrays (a Tensor bound would re-enter np.clip's dispatch)
-    lo, hi = (None if v is None else v.data if isinstance(v, Tensor) else as_operand(v, "clip") for v in (lo, hi))
+    lo, hi = (None if v is None else v._data if isinstance(v, Tensor) else as_operand(v, "clip") for v in (lo, hi))
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
     return _clip(x, lo=lo, hi=hi)
@@ -301,9 +301,9 @@ _min = primitive(lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keep
 def _reduce(prim, x, axis, keepdims):
     name = prim.primitive.name
     x = as_tensor(x, name)
-    axes = normalize_axes(axis, x.data.shape, name)
+    axes = normalize_axes(axis, x._data.shape, name)
     if prim is not _sum:
-        empty = x.data.size == 0 if axes is None else any(x.data.shape[a] == 0 for a in axes)
+        empty = x._data.size == 0 if axes is None else any(x._data.shape[a] == 0 for a in axes)
         if empty:
             raise ValueError(f"{name}: the reduced part of the tensor of shape {x.shape} is empty, "
                              f"so it has no {name}imum")

@@ -125,7 +125,7 @@ def _fixed_arity(forward):
 
 def data_of(value):
     """The data of a Tensor, or the value itself as an array (rules use it for masks that carry no gradient)."""
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value._data if isinstance(value, Tensor) else np.asarray(value)
 
 
 def operand_error(name, shapes, exc):
@@ -175,7 +175,7 @@ def apply(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
     record = converted = False
     for a in inputs:
         if isinstance(a, Tensor):
-            arrays.append(a.data)
+            arrays.append(a._data)
             record = record or a.requires_grad
         else:
             arrays.append(as_operand(a, prim.name))
@@ -213,12 +213,12 @@ def _binary(prim):
         if _tracer is not None:
             return _tracer(prim, (a, b), None, op)
         if isinstance(a, Tensor):
-            ad, ra = a.data, a.requires_grad
+            ad, ra = a._data, a.requires_grad
         else:  # the rule sees a constant as the forward did (an array, not a list)
             a = ad = as_operand(a, name)
             ra = False
         if isinstance(b, Tensor):
-            bd, rb = b.data, b.requires_grad
+            bd, rb = b._data, b.requires_grad
         else:
             b = bd = as_operand(b, name)
             rb = False
@@ -250,9 +250,9 @@ def _unary(prim):
         if not isinstance(x, Tensor):
             x = _wrap(np.asarray(as_operand(x, name)))
         try:
-            out = forward(x.data)
+            out = forward(x._data)
         except (ValueError, TypeError) as exc:
-            raise operand_error(name, (x.data.shape,), exc) from None
+            raise operand_error(name, (x._data.shape,), exc) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out) if isinstance(out, np.generic) else _output(out, prim)
         if x.requires_grad and grad_enabled():

@@ -98,7 +98,7 @@ def _clean_index(index):
     """``index`` with Tensors and lists as arrays, and arrays copied (the rule reads the index; the
     caller may change their array after the forward)."""
     if isinstance(index, Tensor):
-        return index.data.copy()
+        return index._data.copy()
     if isinstance(index, np.ndarray):
         return index.copy()
     if isinstance(index, list):
@@ -144,7 +144,7 @@ def getitem(x, index):
     x = as_tensor(x, "getitem")
     index = _clean_index(index)
     try:
-        x.data[index]
+        x._data[index]
     except (IndexError, ValueError, TypeError) as exc:
         raise IndexError(f"getitem: invalid index {index!r} for a tensor of shape {x.shape}: {exc}") from None
     return _getitem(x, index=index)

@@ -68,7 +68,7 @@ class Tensor:
     """
 
     __slots__ = {  # name: docstring (help() shows them)
-        "data": "The values: an ndarray (float32 or float64 when the tensor requires grad).",
+        "_data": "The values (see the ``data`` property).",
         "_grad": "The accumulated gradient (see the ``grad`` property).",
         "requires_grad": "True when the operations applied to this tensor are recorded for backward().",
         "name": "A label for graph images and error messages, or None.",
@@ -86,7 +86,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         if dtype is not None:
             dtype = np.dtype(dtype)
         try:
@@ -99,7 +99,7 @@ class Tensor:
             if dtype is not None:
                 raise TypeError(f"Tensor: only float tensors can require grad, not {dtype}")
             array = array.astype(np.float64)
-        self.data = array
+        self._data = array
         self._grad = None
         self.requires_grad = bool(requires_grad)
         self.name = None if name is None else str(name)
@@ -116,7 +116,7 @@ class Tensor:
     def _wrap(data):
         """A constant tensor around ``data`` (an ndarray produced by an operation)."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t._grad = None
         t.requires_grad = False
         t.name = None
@@ -133,7 +133,7 @@ class Tensor:
     def _record(data, prim, inputs, params):
         """A recorded tensor: the output ``data`` of primitive ``prim`` applied to ``inputs`` with ``params``."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t._grad = None
         t.requires_grad = True
         t.name = None
@@ -152,22 +152,22 @@ class Tensor:
     @property
     def shape(self):
         """Tuple of dimensions, as NumPy's."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
         """Number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self):
         """Number of elements."""
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self):
         """The NumPy dtype of the data."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self):
@@ -180,22 +180,22 @@ class Tensor:
         return shape_ops.transpose(self)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(len(self.data)))
+        return (self[i] for i in range(len(self._data)))
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if _value_guard is not None:  # autograd.compile is tracing: a Python decision on a traced value
             _value_guard(self)
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def __float__(self):
         return float(self.item())
@@ -204,14 +204,41 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iub":
+        if self._data.dtype.kind not in "iub":
             raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
         return int(self.item())
 
     def __bool__(self):
         if _value_guard is not None:
             _value_guard(self)
-        return bool(self.data)
+        return bool(self._data)
+
+    @property
+    def data(self):
+        """The values: an ndarray (float32 or float64 when the tensor requires grad), the tensor's own.
+
+        Assigning one checks it (numbers, a nested list or an array; float when the tensor requires
+        grad) and counts as an in-place change: a backward that reads the old values then raises."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        if value is self._data:  # t.data -= x: NumPy changed the array in place, then Python assigns it back
+            self._mark_changed()
+            return
+        array = value._data if isinstance(value, Tensor) else value
+        if type(array) is not np.ndarray:
+            try:
+                array = np.asarray(array)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"data: cannot make a numeric array from {_type_name(value)}: {exc}") from None
+        if array.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"data: unsupported dtype {array.dtype}; expected bool, integer or float data")
+        if self.requires_grad and array.dtype.kind not in _FLOAT_KINDS:
+            raise TypeError(f"data: a tensor that requires grad needs float data, not {array.dtype}; "
+                            "convert it with .astype(np.float64) first")
+        self._data = array
+        self._mark_changed()
 
     @property
     def grad(self):
@@ -220,12 +247,12 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
-        data = self.data
+        data = self._data
         if value is None or (type(value) is np.ndarray and value.shape == data.shape and value.dtype == data.dtype):
             self._grad = value  # (the common cases, first)
             return
         # as torch: a gradient of another shape would be broadcast by an optimizer's update
-        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+        array = np.asarray(value._data if isinstance(value, Tensor) else value)
         if array.dtype.kind not in "biuf":
             raise TypeError(f"grad: a gradient must be numeric, not {array.dtype}")
         if array.shape != data.shape:
@@ -236,7 +263,7 @@ class Tensor:
     def numpy(self):
         """The values as a read-only view (shared, not copied), so that writing through it cannot change a value
         saved for backward unnoticed; ``np.array(t)`` or ``t.numpy().copy()`` gives a writable copy."""
-        view = self.data.view()
+        view = self._data.view()
         view.flags.writeable = False
         return view
 
@@ -249,12 +276,12 @@ class Tensor:
                 "t.detach().numpy() / t.numpy() when only the values are wanted"
             )
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.numpy() if dtype is None else self.data.astype(dtype)
+            return np.array(self._data, dtype=dtype, copy=True)
+        return self.numpy() if dtype is None else self._data.astype(dtype)
 
     def detach(self):
         """A tensor sharing this data, cut from the graph and not requiring grad."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` on a leaf in place (integer data becomes float64); returns self."""
@@ -262,8 +289,8 @@ class Tensor:
             if not requires_grad:
                 raise RuntimeError("requires_grad_(False) on a recorded tensor: use detach() instead")
             return self
-        if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
-            self.data = self.data.astype(np.float64)
+        if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:
+            self._data = self._data.astype(np.float64)
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -280,7 +307,7 @@ class Tensor:
         backward(self, gradient, retain_graph)
 
     def __repr__(self):
-        body = np.array_repr(self.data)
+        body = np.array_repr(self._data)
         body = body[len("array("):-1].replace("\n", "\n ")
         extra = ""
         if self.name is not None:
@@ -295,12 +322,12 @@ class Tensor:
         """``f"{t:.4f}"`` formats a one-element tensor like its value; an empty spec gives ``str(t)``."""
         if not spec:
             return str(self)
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise TypeError(
                 f"format spec {spec!r} needs a one-element tensor, this one has shape {self.shape}; format "
                 f"t.item() for one value, or np.array2string(t.numpy(), formatter=...) for an array"
             )
-        return format(self.data.item(), spec)
+        return format(self._data.item(), spec)
     __hash__ = object.__hash__
 
     # ----- operators (t + u, t * u, -t, t[i]... are the functions themselves: see the end of the module) -----
@@ -327,11 +354,11 @@ class Tensor:
 
     # comparisons give bool tensors that carry no graph
     def _compare(self, other, ufunc, symbol):
-        other = other.data if isinstance(other, Tensor) else as_operand(other, ufunc.__name__)
+        other = other._data if isinstance(other, Tensor) else as_operand(other, ufunc.__name__)
         try:
-            return Tensor._wrap(np.asarray(ufunc(self.data, other)))
+            return Tensor._wrap(np.asarray(ufunc(self._data, other)))
         except ValueError as exc:
-            raise ops.operand_error(f"{ufunc.__name__} ({symbol})", (self.data.shape, np.shape(other)), exc) from None
+            raise ops.operand_error(f"{ufunc.__name__} ({symbol})", (self._data.shape, np.shape(other)), exc) from None
 
     def __eq__(self, other):
         return self._compare(other, np.equal, "==")
@@ -352,7 +379,7 @@ class Tensor:
         return self._compare(other, np.greater_equal, ">=")
 
     def __invert__(self):
-        return Tensor._wrap(np.asarray(np.invert(self.data)))
+        return Tensor._wrap(np.asarray(np.invert(self._data)))
 
     # ----- in-place operators: in place when nothing is recorded, else a new recorded tensor -----
     def _inplace(self, other, ufunc, symbol, out_of_place):
@@ -360,8 +387,8 @@ class Tensor:
             if self._prim is None and self.requires_grad:
                 raise self._leaf_update_error(symbol)
             return out_of_place(self, other)
-        value = other.data if isinstance(other, Tensor) else as_operand(other, symbol)
-        data = self.data
+        value = other._data if isinstance(other, Tensor) else as_operand(other, symbol)
+        data = self._data
         shape = value.shape if type(value) is np.ndarray else ()
         if shape and shape != data.shape:
             try:
@@ -380,7 +407,7 @@ class Tensor:
                 result = np.asarray(ufunc(data, value))
                 if not np.can_cast(result.dtype, data.dtype, casting="same_kind"):
                     raise TypeError(f"cannot store {result.dtype} in {data.dtype}")
-                self.data = result.astype(data.dtype, copy=False)
+                self._data = result.astype(data.dtype, copy=False)
         except TypeError as exc:  # NumPy's UFuncTypeError, raised before anything is written
             raise self._inplace_type_error(symbol, ufunc, value, exc) from None
         self._mark_changed()
@@ -396,7 +423,7 @@ class Tensor:
         )
 
     def _inplace_type_error(self, symbol, ufunc, value, exc):
-        dtype = self.data.dtype
+        dtype = self._data.dtype
         if isinstance(value, np.ndarray):
             operand = value.dtype
         else:  # a Python number: resolve_dtypes takes int and float as NumPy does, but not bool
@@ -434,16 +461,16 @@ class Tensor:
             if self._prim is None and self.requires_grad:
                 raise self._leaf_update_error("@=")
             return ops.matmul(self, other)
-        product = ops.matmul(self, other).data
-        if product.shape != self.data.shape:
+        product = ops.matmul(self, other)._data
+        if product.shape != self._data.shape:
             raise ValueError(
-                f"@=: the product has shape {product.shape}, not this tensor's shape {self.data.shape}, so it "
+                f"@=: the product has shape {product.shape}, not this tensor's shape {self._data.shape}, so it "
                 "cannot be stored in place; write t = t @ m for a new tensor"
             )
-        if self.data.flags.owndata and self.data.flags.writeable:
-            self.data[...] = product
+        if self._data.flags.owndata and self._data.flags.writeable:
+            self._data[...] = product
         else:
-            self.data = product.astype(self.data.dtype, copy=False)
+            self._data = product.astype(self._data.dtype, copy=False)
         self._mark_changed()
         return self
 
@@ -453,12 +480,12 @@ class Tensor:
                 "item assignment on a tensor that requires grad is not recorded; build a new tensor "
                 "with where() or concatenate(), or assign under no_grad()"
             )
-        value = value.data if isinstance(value, Tensor) else as_operand(value, "item assignment")
+        value = value._data if isinstance(value, Tensor) else as_operand(value, "item assignment")
         if isinstance(index, Tensor):
-            index = index.data
-        if not (self.data.flags.owndata and self.data.flags.writeable):
-            self.data = self.data.copy()
-        self.data[index] = value
+            index = index._data
+        if not (self._data.flags.owndata and self._data.flags.writeable):
+            self._data = self._data.copy()
+        self._data[index] = value
         self._mark_changed()
 
     # ----- NumPy interoperability -----

@@ -27,7 +27,7 @@ next_stamp = _Clock.next
 
 def mark_changed(t):
     """Stamp an in-place change of tensor ``t``'s data (an array it owns)."""
-    data = t.data
+    data = t._data
     t._version = _Clock.last_inplace = stamp = next_stamp()
     key = id(data)
     entry = _Clock.changed.get(key)
@@ -41,7 +41,7 @@ def changed_since(a, stamp) -> bool:
     """True when tensor ``a`` was changed in place after ``stamp``, directly or through the array its data views."""
     if a._version > stamp:
         return True
-    array = a.data
+    array = a._data
     while isinstance(array.base, np.ndarray):
         array = array.base
     entry = _Clock.changed.get(id(array))

@@ -475,3 +475,22 @@ def test_shape_operation_errors_name_the_op_and_shape():
 def test_operations_on_constants_give_constants(x):
     assert not (x * 2 + x).requires_grad
     assert not x.exp().sum().requires_grad
+
+
+def test_data_assignment_is_checked_and_counts_as_an_in_place_change():
+    t = Tensor([1.0, 2.0])
+    t.data = [3.0, 4.0]  # a list becomes an array
+    assert type(t.data) is np.ndarray and repr(t) == "Tensor([3., 4.])"
+    with pytest.raises(TypeError, match=r"data: unsupported dtype <U1"):
+        t.data = np.array(["a", "b"])
+    with pytest.raises(TypeError, match=r"data: unsupported dtype object"):
+        t.data = {"a": 1}
+    w = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"data: a tensor that requires grad needs float data, not int64"):
+        w.data = np.array([1, 2])
+    y = (w * w).sum()  # mul reads w
+    w.data = w.data * 10  # replaced after the forward: the saved values are gone
+    with pytest.raises(RuntimeError, match=r"input 0 of mul \(shape \(2,\)\) was changed in place"):
+        y.backward()
+    w.data -= 1.0  # in place through the property, after the failed backward: fine, and recorded
+    assert w.data.tolist() == [9.0, 19.0]
