@@ -494,3 +494,19 @@ def test_data_assignment_is_checked_and_counts_as_an_in_place_change():
         y.backward()
     w.data -= 1.0  # in place through the property, after the failed backward: fine, and recorded
     assert w.data.tolist() == [9.0, 19.0]
+
+
+def test_reductions_and_softmax_with_an_empty_other_axis_return_empty_results():
+    x = leaf(np.zeros((0, 3)))
+    for y, shape in ((x.max(axis=1), (0,)), (x.min(axis=1, keepdims=True), (0, 1)), (x.sum(axis=1), (0,)),
+                     (x.logsumexp(axis=1), (0,))):
+        assert y.shape == shape
+        y.sum().backward()
+        assert x.grad.shape == (0, 3)
+    z = leaf(np.zeros((2, 0)))
+    for y in (z.softmax(axis=1), z.log_softmax(axis=1), ag.softmax(z, axis=-1)):
+        assert y.shape == (2, 0) and y.dtype == np.float64
+        y.sum().backward()
+        assert z.grad.shape == (2, 0)
+    with pytest.raises(ValueError, match=r"max: the reduced part of the tensor of shape \(0, 3\) is empty"):
+        x.max(axis=0)
