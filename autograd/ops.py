@@ -278,7 +278,10 @@ def _keepdims_shape(shape, axis):
 
 def _sum_vjp(i, g, out, x, *, axis, keepdims):
     shape = x.shape
-    return np.broadcast_to(g.reshape(_keepdims_shape(shape, axis)), shape)
+    g = g.reshape(_keepdims_shape(shape, axis))
+    if type(g) is np.ndarray:  # (first order: np.full copies in ~1 µs what np.broadcast_to views in ~3.6 µs)
+        return np.full(shape, g)
+    return np.broadcast_to(g, shape)
 
 
 def _extremum_vjp(i, g, out, x, *, axis, keepdims):
