@@ -11,20 +11,12 @@ from autograd.primitive import export
 from autograd.tensor import as_tensor
 
 
-def _reduced_size(x, axes, op):
-    """How many values of ``x`` each result of a reduction over ``axes`` (None: all) combines; never 0."""
-    count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-    if count == 0:
-        raise ValueError(f"{op}: the reduced part of shape {x.shape} is empty")
-    return count
-
-
 @export(group="composite", method=True, numpy=np.mean)
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis`` (None: all; int; tuple; negative)."""
     x = as_tensor(x, "mean")
     axes = ops.normalize_axes(axis, x.shape, "mean")
-    return ops.sum(x, axes, keepdims) * (1.0 / _reduced_size(x, axes, "mean"))
+    return ops.sum(x, axes, keepdims) * (1.0 / ops.reduced_size(x, axes, "mean"))
 
 
 @export(group="composite", method=True)

@@ -270,6 +270,15 @@ def normalize_axes(axis, shape, op):
     return out
 
 
+def reduced_size(x, axes, op):
+    """How many values of tensor ``x`` each result of a reduction over ``axes`` (None: all) combines;
+    a ValueError naming ``op`` when that is none (an empty reduction has no mean, maximum...)."""
+    count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    if count == 0:
+        raise ValueError(f"{op}: the reduced part of the tensor of shape {x.shape} is empty; {op} needs a value")
+    return count
+
+
 def _keepdims_shape(shape, axis):
     if axis is None:
         return (1,) * len(shape)
@@ -306,10 +315,7 @@ def _reduce(prim, x, axis, keepdims):
     x = as_tensor(x, name)
     axes = normalize_axes(axis, x._data.shape, name)
     if prim is not _sum:
-        empty = x._data.size == 0 if axes is None else any(x._data.shape[a] == 0 for a in axes)
-        if empty:
-            raise ValueError(f"{name}: the reduced part of the tensor of shape {x.shape} is empty, "
-                             f"so it has no {name}imum")
+        reduced_size(x, axes, name)
     return prim(x, axis=axes, keepdims=bool(keepdims))
 
 
@@ -360,8 +366,7 @@ def logsumexp(x, axis=-1, keepdims=False):
     """log(sum(exp(x))) over ``axis`` (int, tuple or None), stable for inputs of any magnitude."""
     x = as_tensor(x, "logsumexp")
     axes = normalize_axes(axis, x.shape, "logsumexp")
-    if (x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))) == 0:
-        raise ValueError(f"logsumexp: the reduced part of shape {x.shape} is empty")
+    reduced_size(x, axes, "logsumexp")
     return _logsumexp(x, axis=axes, keepdims=bool(keepdims))
 
 

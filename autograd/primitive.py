@@ -113,13 +113,12 @@ def _fixed_arity(forward):
     if isinstance(forward, np.ufunc):
         return forward.nin
     try:
-        parameters = inspect.signature(forward).parameters.values()
+        parameters = list(inspect.signature(forward).parameters.values())
     except (TypeError, ValueError):
         return None
-    kinds = [p.kind for p in parameters]
-    if all(k in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p, k in zip(parameters, kinds)) and \
-            all(p.default is p.empty for p in parameters) and len(kinds) in (1, 2):
-        return len(kinds)
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if len(parameters) in (1, 2) and all(p.kind in positional and p.default is p.empty for p in parameters):
+        return len(parameters)
     return None
 
 
