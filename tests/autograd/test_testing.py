@@ -3,7 +3,7 @@ import inspect
 
 import numpy as np
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from autograd import GradcheckError, Tensor
@@ -192,12 +192,14 @@ def test_gradient_inputs_options(fixed, matmul):
 def test_gradient_inputs_sample_covers_zero_dim_size_one_and_broadcasting():
     drawn = []
 
-    @settings(max_examples=60, deadline=None)
+    # a sample large enough that each region is sure to be in it (60 examples missed one region in one
+    # of several CI runs: which examples a derandomized run draws may still vary)
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None, phases=[Phase.generate])
     @given(gradient_inputs(2))
     def draw(xy):
         drawn.append((xy[0].shape, xy[1].shape, xy[0].dtype))
 
-    draw()   # under CI=true this is the fixed (derandomized) sample every property test sees
+    draw()
     assert any(() in (a, b) and a != b for a, b, _ in drawn)                        # 0-d against n-d
     assert any(len(a) != len(b) and min(len(a), len(b)) > 0 for a, b, _ in drawn)  # different ranks
     assert any(len(a) == len(b) and any(m == 1 < n or n == 1 < m for m, n in zip(a, b))
