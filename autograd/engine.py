@@ -13,7 +13,7 @@ import numpy as np
 
 from autograd import anomaly, versions
 from autograd.grad_mode import _state, enable_grad, name_scope, no_grad
-from autograd.primitive import apply
+from autograd.primitive import Primitive, apply
 from autograd.tensor import Tensor
 
 
@@ -85,42 +85,34 @@ def _conform(t, k, ga, data, first_order):
     return ga
 
 
+# The node a walk starts from, as PyTorch's engine does: its inputs are the roots, its gradient is
+# the tuple of their given gradients, and its rule hands input k its own.  So the roots are routed
+# by the same code as every gradient a rule computes.
+_SEED = Primitive("seed", None, lambda k, g, out, *roots: g[k], reads=())
+
+
+class _Seed:
+    __slots__ = ("_inputs",)
+    _prim, _params, _data, _retain = _SEED, None, None, False
+    _stamp = float("inf")  # newer than any tensor: processed first, never checked for in-place changes
+
+    def __init__(self, roots):
+        self._inputs = tuple(roots)
+
+
 def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
     """Backpropagate ``root_grads`` from ``roots``.
 
     Returns {id(tensor): [tensor, gradient]} for the leaves (and, when ``wanted`` holds ids, for
     the recorded tensors whose ids are in it).  Retained intermediate gradients are stored.
     """
-    pending = {}  # negated stamp -> gradient summed so far, for the recorded tensors still to process
+    seed = _Seed(roots)
+    pending = {-seed._stamp: tuple(root_grads)}  # negated stamp -> gradient summed so far, for the tensors to process
     heap = []  # (negated stamp, tensor): the newest first, a topological order
+    carry = (-seed._stamp, seed)  # the newest tensor queued, held out of the heap: along a chain the heap is never sifted
     found = {}  # id -> [tensor, gradient] for the leaves (and the tensors grad() asked for)
-
-    carry = None  # the newest tensor queued, held out of the heap: along a chain the heap is never sifted
-
-    def route(t, g):
-        """Add gradient ``g`` to ``t``'s: gather it for a leaf, queue it for a recorded tensor."""
-        nonlocal carry
-        if t._prim is None:
-            key = id(t)
-            if wanted is None or key in wanted:
-                entry = found.get(key)
-                if entry is None:
-                    found[key] = [t, g]
-                else:
-                    entry[1] = entry[1] + g
-            return
-        key = -t._stamp  # reverse creation order is a topological order: all consumers come first
-        if key in pending:
-            pending[key] = pending[key] + g
-        else:
-            pending[key] = g
-            if carry is not None:
-                heappush(heap, carry)
-            carry = (key, t)
-
-    for r, g in zip(roots, root_grads):
-        route(r, g)
     observer, checking = _state.observer, _state.anomaly
+    watching = observer is not None or checking
     last_change = versions.last_change()  # nothing is changed in place during the walk
     first_order = not create_graph
     while heap or carry is not None:
@@ -137,12 +129,15 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             found[id(t)] = [t, g]
         if t._retain and first_order:
             t._grad = np.array(g, dtype=t._data.dtype) if t._grad is None else _accumulated(t, g)
-        if observer is not None:
+        if observer is not None and t is not seed:
             observer.step(t, g)
         if last_change > t._stamp:
             versions.check_unchanged(t)
         prim, params = t._prim, t._params
-        if first_order:  # the rule runs on arrays: nothing is recorded
+        vjp = prim.vjp
+        if vjp is None:  # the identity rule: the gradient passes through, nothing is read
+            out, values = None, ()
+        elif first_order:  # the rule runs on arrays: nothing is recorded
             out = t._data
             if len(inputs) == 2:  # (the common arities unrolled: a comprehension costs a call)
                 a, b = inputs
@@ -155,7 +150,6 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
         else:  # the rule runs on Tensors, so what it computes is recorded in turn
             out = _recompute(t) if prim.reads_out else t
             values = inputs
-        vjp = prim.vjp
         for k, a in enumerate(inputs):
             if not isinstance(a, Tensor) or not a.requires_grad:
                 continue
@@ -166,16 +160,35 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
                     ga = g
                 else:
                     ga = vjp(k, g, out, *values, **params) if params else vjp(k, g, out, *values)
-                fits = ga.shape == data.shape and (ga.dtype is data.dtype or ga.dtype == data.dtype)
+                fits = (type(ga) is not Tensor and ga.shape == data.shape
+                        and (ga.dtype is data.dtype or ga.dtype == data.dtype))
             except Exception as exc:
                 raise _rule_failed(t, k, ga, exc) from exc
-            if not fits or (first_order and type(ga) is Tensor):
+            if not fits:  # (under create_graph every gradient is a Tensor, and comes here)
                 ga = _conform(t, k, ga, data, first_order)
-            if checking:
-                anomaly.check_rule_output(t, k, g, values, ga)
-            if observer is not None:
-                observer.send(t, k, a, ga)
-            route(a, ga)
+            if watching and t is not seed:
+                if checking:
+                    anomaly.check_rule_output(t, k, g, values, ga)
+                if observer is not None:
+                    observer.send(t, k, a, ga)
+            # route ga: gather it for a leaf, or add it to a recorded tensor's pending sum and queue that
+            if a._prim is None:
+                akey = id(a)
+                if wanted is None or akey in wanted:
+                    entry = found.get(akey)
+                    if entry is None:
+                        found[akey] = [a, ga]
+                    else:
+                        entry[1] = entry[1] + ga
+                continue
+            akey = -a._stamp  # reverse creation order is a topological order: all consumers come first
+            if akey in pending:
+                pending[akey] = pending[akey] + ga
+            else:
+                pending[akey] = ga
+                if carry is not None:
+                    heappush(heap, carry)
+                carry = (akey, a)
         if not retain_graph:
             t._inputs = None
     return found

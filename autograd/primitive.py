@@ -31,6 +31,7 @@ from autograd.grad_mode import grad_enabled
 from autograd.tensor import Tensor, as_operand
 
 _record, _wrap = Tensor._record, Tensor._wrap
+_ndarray, _generic, _asarray = np.ndarray, np.generic, np.asarray  # (read on every op: one lookup, not two)
 
 _READS = frozenset({"inputs", "out"})
 
@@ -183,8 +184,8 @@ def apply(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except (ValueError, TypeError, IndexError) as exc:
         raise operand_error(prim.name, [np.shape(a) for a in arrays], exc) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out) if isinstance(out, np.generic) else _output(out, prim)
+    if type(out) is not _ndarray:
+        out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
     if record and grad_enabled():
         if converted or prim.reads_inputs:
             inputs = _saved(prim, inputs, arrays)
@@ -225,13 +226,13 @@ def _binary(prim):
             out = forward(ad, bd)
         except (ValueError, TypeError) as exc:
             raise operand_error(name, (np.shape(ad), np.shape(bd)), exc) from None
-        if type(out) is not np.ndarray:  # a NumPy scalar (from 0-d inputs), or something to check
-            out = np.asarray(out) if isinstance(out, np.generic) else _output(out, prim)
+        if type(out) is not _ndarray:  # a NumPy scalar (from 0-d inputs), or something to check
+            out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
         if (ra or rb) and grad_enabled():
             if reads_inputs:  # the rule reads a constant array: keep a copy the caller cannot change
-                if not ra and type(a) is np.ndarray and a.flags.writeable:
+                if not ra and type(a) is _ndarray and a.flags.writeable:
                     a = a.copy()
-                elif not rb and type(b) is np.ndarray and b.flags.writeable:
+                elif not rb and type(b) is _ndarray and b.flags.writeable:
                     b = b.copy()
             return _record(out, prim, (a, b), None)
         return _wrap(out)
@@ -252,8 +253,8 @@ def _unary(prim):
             out = forward(x._data)
         except (ValueError, TypeError) as exc:
             raise operand_error(name, (x._data.shape,), exc) from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out) if isinstance(out, np.generic) else _output(out, prim)
+        if type(out) is not _ndarray:
+            out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
         if x.requires_grad and grad_enabled():
             return _record(out, prim, (x,), None)
         return _wrap(out)
