@@ -59,14 +59,17 @@ class _Entry:
 
 class CompiledFunction:
     """``fn`` compiled (see the module docstring); ``cache_size``: input signatures kept (least recent
-    dropped); ``buffers``: see ``compile``."""
+    dropped); ``buffers`` and ``optimizer``: see ``compile``."""
 
-    def __init__(self, fn: Callable, cache_size: int = 8, buffers: bool = False):
+    def __init__(self, fn: Callable, cache_size: int = 8, buffers: bool = False, optimizer=None):
         if not callable(fn):
             raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
             raise ValueError(f"compile: cache_size must be a positive int, got {cache_size!r}")
-        self.fn, self.cache_size, self.buffers = fn, cache_size, bool(buffers)
+        if optimizer is not None and not (callable(getattr(optimizer, "zero_grad", None))
+                                          and callable(getattr(optimizer, "step", None))):
+            raise TypeError(f"compile: optimizer must have zero_grad() and step(), got {type(optimizer).__name__}")
+        self.fn, self.cache_size, self.buffers, self.optimizer = fn, cache_size, bool(buffers), optimizer
         self._cache = collections.OrderedDict()
         self._warned = False
         self.stats = {"recordings": 0, "replays": 0, "eager": 0}
@@ -76,7 +79,7 @@ class CompiledFunction:
         if Recorder.active() or _state.observer is not None or _state.anomaly:
             # inside another compiled function's recording (be part of it), a watched backward
             # (backward_trace) or anomaly mode: what they look at happens only in eager mode
-            return self.fn(*args, **kwargs)
+            return self._eager(args, kwargs)
         objects = ()
         if not kwargs and all(type(a) is Tensor or type(a) is np.ndarray for a in args):  # the common case, quickly
             flat = args
@@ -103,7 +106,7 @@ class CompiledFunction:
             else:
                 self.stats["replays"] += 1
                 if entry.plan is not None:  # the first replay checked every gradient: now fit only those it had to
-                    entry.source, names = generate(entry.plan, flat, entry.hits, self.buffers)
+                    entry.source, names = generate(entry.plan, flat, entry.hits, self.buffers, self.optimizer)
                     exec(entry.source, names)
                     entry.replay, entry.plan = names["replay"], None
                 return result
@@ -111,16 +114,28 @@ class CompiledFunction:
                 entry.busy = False
         if entry.eager is not None or entry.busy:
             self.stats["eager"] += 1
-            return self.fn(*args, **kwargs)
+            return self._eager(args, kwargs)
         return self._record(entry, flat, args, kwargs)
 
+    def _eager(self, args, kwargs):
+        if self.optimizer is None:
+            return self.fn(*args, **kwargs)
+        self.optimizer.zero_grad()
+        result = self.fn(*args, **kwargs)
+        self.optimizer.step()
+        return result
+
     def _record(self, entry, flat, args, kwargs):
+        if self.optimizer is not None:
+            self.optimizer.zero_grad()
         known = entry.first.externals if entry.first is not None else ()
         recorder = Recorder(flat, known)
         with recorder:
             result = self.fn(*args, **kwargs)
             recorder.finish(result)
         self.stats["recordings"] += 1
+        if self.optimizer is not None:
+            self.optimizer.step()
         if recorder.taint is not None:
             self._fall_back(entry, recorder.taint)
         elif entry.first is None:
@@ -132,7 +147,7 @@ class CompiledFunction:
             except NotReplayable as exc:
                 self._fall_back(entry, str(exc))
                 return result
-            entry.source, names = generate(entry.plan, flat, buffers=self.buffers)
+            entry.source, names = generate(entry.plan, flat, buffers=self.buffers, optimizer=self.optimizer)
             exec(entry.source, names)  # the code generated from the two recordings
             entry.replay, entry.hits, entry.first = names["replay"], names["_hits"], None
         return result
@@ -161,15 +176,17 @@ class CompiledFunction:
         self._warned = False
 
 
-def compile(fn: Callable | None = None, *, cache_size: int = 8, buffers: bool = False):
+def compile(fn: Callable | None = None, *, cache_size: int = 8, buffers: bool = False, optimizer=None):
     """Compile ``fn`` (usable as ``@compile`` or ``@compile(cache_size=4)``); see the module docstring.
 
     ``buffers=True``: the replays' NumPy ufuncs write into buffers allocated once and reused from call
     to call (``out=``), which saves allocations but keeps the buffers between calls (more memory).
+    ``optimizer``: each call is ``optimizer.zero_grad(); fn(...); optimizer.step()``, the update
+    replayed with the rest (``compile_optim``); the parameters' ``.grad`` hold this call's gradients after it.
     """
     if fn is None:
-        return lambda f: CompiledFunction(f, cache_size, buffers)
-    return CompiledFunction(fn, cache_size, buffers)
+        return lambda f: CompiledFunction(f, cache_size, buffers, optimizer)
+    return CompiledFunction(fn, cache_size, buffers, optimizer)
 
 
 def _flatten(value, flat, key, objects):

@@ -21,8 +21,12 @@ import itertools
 
 import numpy as np
 
-from autograd import engine
+from autograd import compile_fold, compile_optim, engine
+from autograd import ops as _ops
 from autograd.tensor import Tensor
+
+_MATMUL, _SUM = _ops._matmul.primitive, _ops._sum.primitive
+_UNKNOWN = object()  # (a value constant folding cannot stand in for)
 
 
 class NotReplayable(Exception):
@@ -165,9 +169,11 @@ class _Writer:
     def __init__(self, args):
         self.args = args
         self.names = {"_wrap": Tensor._wrap, "_ones": np.ones, "_asarray": np.asarray, "_ndarray": np.ndarray,
-                      "_conform": _conform, "_assign": _assign, "_stale": _stale, "_Tensor": Tensor}
+                      "_conform": _conform, "_assign": _assign, "_stale": _stale, "_Tensor": Tensor,
+                      "_add_reduce": np.add.reduce, "_matmul": np.matmul}
         self.head = []  # statements reading the inputs and the tensors read at replay
         self.body = []  # (statement, names it uses)
+        self.guards = []  # (source, value it must have): what a tensor read at replay must still be
         self.known = {}
 
     def bind(self, prefix, value):
@@ -201,8 +207,8 @@ class _Writer:
             tensor = self.bind("E", t)
             name = f"x{tensor[1:]}"
             self.head.append(f"{name} = {tensor}.data")
-            self.head.append(f"if {name}.shape != {t.data.shape!r} or {name}.dtype != {self.bind('D', t.data.dtype)} "
-                             f"or {tensor}.requires_grad is not {t.requires_grad}: _stale({tensor})")
+            self.guards.append((f"{name}.shape, {name}.dtype, {tensor}.requires_grad",
+                                (t.data.shape, t.data.dtype, t.requires_grad)))
         elif kind == "cast":
             source, _ = self.expr(("arg", ref[1]))
             if _data(self.args[ref[1]]).dtype == ref[2]:
@@ -231,27 +237,36 @@ class _Writer:
         return f"{fn}({', '.join(text)})", used
 
 
-def generate(plan, args, hits=None, buffers=False):
+def generate(plan, args, hits=None, buffers=False, optimizer=None):
     """Python source of ``replay(args)`` for ``plan`` (from ``resolve``), and the names it reads.
 
     ``hits``: None for a first version that checks every gradient's shape and dtype (recording in
     ``names["_hits"]`` where the engine's fitting was needed, and what it was given); then what it
     found, for a version that fits exactly those gradients, written out, and checks none.
     ``buffers``: ufunc forwards write into buffers allocated once (see ``_reusable``).
+    ``optimizer``: its ``zero_grad()`` first and its ``step()`` last (``compile_optim``).
     """
     ops, walks, outputs = plan
     w = _Writer(args)
     w.names["_hits"] = {}
+    if optimizer is not None:
+        w.names.update(_O=optimizer, _zero=compile_optim.zero_grad)
+        w.body.append(("_zero(_O)", set()))
     sites = itertools.count()
     reused = _reusable(ops, outputs) if buffers else set()
     for s, (prim, refs, params, shape, dtype) in enumerate(ops):
-        source, used = w.call(w.bind("F", prim.forward), refs, params)
+        # (sum's forward is np.sum, which calls add.reduce with these arguments: called directly)
+        source, used = w.call("_add_reduce" if prim is _SUM else w.bind("F", prim.forward), refs, params)
         if s in reused:  # the ufunc writes into a buffer allocated once (a view, so a leaf never adopts it as .grad)
             source = f"{source[:-1]}, out={w.bind('B', np.empty(shape, dtype).view())})"
         w.body.append((f"v{s} = {'_asarray(' + source + ')' if shape == () else source}", used))
     for n, (root, events, leaves) in enumerate(walks):
-        ones = w.bind("K", np.ones(ops[root][3], ops[root][4]))  # copied: a leaf may adopt the root gradient
-        w.body.append((f"g{root} = {ones}.copy()", set()))
+        ones = np.ones(ops[root][3], ops[root][4])
+        alias = {}  # gradient variable -> the name of the constant it holds (folded), not yet assigned
+        if hits is not None:  # (the final version: constants folded; the first one checks every gradient)
+            alias[f"g{root}"] = w.bind("K", ones)
+        else:
+            w.body.append((f"g{root} = {w.bind('K', ones)}.copy()", set()))  # copied: a leaf may adopt it
         w.body.append((f"given{n} = set()", set()))
         routed = set()
         for event in events:
@@ -259,11 +274,7 @@ def generate(plan, args, hits=None, buffers=False):
                 continue
             _, s, k, target = event
             prim, refs, params, _, _ = ops[s]
-            if prim.vjp is None:
-                source, used = f"g{s}", {f"g{s}"}
-            else:
-                source, used = w.call(w.bind("R", prim.vjp), refs, params, lead=(str(k), f"g{s}", f"v{s}"))
-                used |= {f"g{s}", f"v{s}"}
+            g = alias.get(f"g{s}", f"g{s}")
             if target[0] == "v":
                 shape, dtype = ops[target[1]][3], ops[target[1]][4]
                 sink = f"g{target[1]}"
@@ -271,22 +282,117 @@ def generate(plan, args, hits=None, buffers=False):
                 data = _data(args[target[1]]) if target[0] == "arg" else target[1].data
                 shape, dtype = data.shape, data.dtype
                 sink = f"l{n}_{next(i for i, r in enumerate(leaves) if r[0] == target[0] and r[1] is target[1])}"
+            site = next(sites)
+            value = _folded(w, ops, s, k, g, shape, dtype) if g != f"g{s}" else None
+            if value is not None:  # a constant: no call at replay
+                const = w.bind("K", value)
+                if sink in routed:
+                    w.body.append((f"{sink} = {alias.pop(sink, sink)} + {const}", {sink} - set(alias)))
+                elif target[0] == "v":
+                    alias[sink] = const
+                else:  # (copied: the leaf adopts it as .grad)
+                    w.body.append((f"{sink} = {const}.copy()", set()))
+                routed.add(sink)
+                continue
+            if g != f"g{s}":  # a constant the rule needs at replay
+                w.body.append((f"g{s} = {alias.pop(f'g{s}')}", set()))
+            if prim.vjp is None:
+                source, used = f"g{s}", {f"g{s}"}
+            else:
+                source, used = _vjp_call(w, ops, prim, refs, params, k, s)
             w.body.append((f"_t = {source}", used))
-            site, fit = next(sites), f"_conform(_t, {shape!r}, {w.bind('D', dtype)})"
+            fit = f"_conform(_t, {shape!r}, {w.bind('D', dtype)})"
             if hits is None:  # the first replay finds which gradients need the engine's unbroadcast or cast
                 w.body.append((f"if type(_t) is not _ndarray or _t.shape != {shape!r} or _t.dtype != "
                                f"{w.bind('D', dtype)}: _hits[{site}] = (isinstance(_t, _Tensor), _t.shape, "
                                f"_t.dtype); _t = {fit}", set()))
             elif site in hits:  # (fixed by the signature: the same at every replay)
                 w.body.extend((line, set()) for line in _fitting(w, hits[site], shape, dtype, fit))
-            w.body.append((f"{sink} = {sink} + _t" if sink in routed else f"{sink} = _t", {sink} & routed))
+            if sink in routed:
+                w.body.append((f"{sink} = {alias.pop(sink, sink)} + _t", {sink} - set(alias)))
+            else:
+                w.body.append((f"{sink} = _t", set()))
             routed.add(sink)
+        for sink in [name for name in alias if name.startswith("l")]:
+            w.body.append((f"{sink} = {alias.pop(sink)}.copy()", set()))
         for i, ref in enumerate(leaves):
             w.body.append((f"_assign({w.leaf(ref)}, l{n}_{i}, given{n})", {f"l{n}_{i}"}))
+    if optimizer is not None and compile_optim.fusable(optimizer):
+        w.names.update(_ostep=compile_optim.fused_step, _checked={})
+        w.body.append(("_ostep(_O, _checked)", set()))
+    elif optimizer is not None:
+        w.body.append(("_O.step()", set()))
     result, used = _output(w, outputs)
     w.body.append((f"return {result}", used))
-    lines = list(w.head) + _with_deletes(w.body)
+    lines = list(w.head)
+    if w.guards:  # one comparison of every tensor's shape, dtype and requires_grad with the recorded ones
+        expected = w.bind("G", tuple(v for _, value in w.guards for v in value))
+        lines.append(f"if ({', '.join(source for source, _ in w.guards)},) != {expected}: _stale(None)")
+    lines += _with_deletes(w.body)
     return "def replay(args):\n" + "".join(f"    {line}\n" for line in lines), w.names
+
+
+def _shape_of(w, ops, ref):
+    """The (shape, dtype) of a reference's value at replay (fixed by the signature), or None for a Python value."""
+    kind = ref[0]
+    if kind == "v":
+        return ops[ref[1]][3], ops[ref[1]][4]
+    if kind == "arg":
+        data = _data(w.args[ref[1]])
+        return data.shape, data.dtype
+    if kind == "cast":
+        return _data(w.args[ref[1]]).shape, ref[2]
+    if kind == "ext":
+        return ref[1].data.shape, ref[1].data.dtype
+    if kind in ("obj", "bake") and isinstance(ref[1], np.ndarray):
+        return ref[1].shape, ref[1].dtype
+    return None
+
+
+def _folded(w, ops, s, k, g, shape, dtype):
+    """The gradient op ``s``'s rule sends to input ``k`` when its own gradient is the constant named
+    ``g`` and the rule reads no value known only at replay, fitted to (shape, dtype); else None."""
+    prim, refs, params, out_shape, out_dtype = ops[s]
+
+    def value(ref):
+        if ref[0] in ("py", "bake"):
+            return ref[1]
+        if ref[0] == "seq":
+            items = [value(r) for r in ref[2]]
+            return ref[1](items) if ref[1] in (tuple, list) and not any(v is _UNKNOWN for v in items) \
+                else _UNKNOWN
+        known = _shape_of(w, ops, ref)
+        return _UNKNOWN if known is None else compile_fold.Placeholder(*known)
+
+    grad = w.names[g]
+    if prim.vjp is None:
+        result = grad
+    else:
+        inputs = [value(r) for r in refs]
+        options = {key: value(r) for key, r in (params or {}).items()}
+        if any(v is _UNKNOWN for v in (*inputs, *options.values())):
+            return None
+        result = compile_fold.fold(prim.vjp, (k, grad, compile_fold.Placeholder(out_shape, out_dtype), *inputs),
+                                   options)
+    if result is None:
+        return None
+    try:
+        return _conform(result, shape, dtype)
+    except Exception:
+        return None
+
+
+def _vjp_call(w, ops, prim, refs, params, k, s):
+    """Source of the call of op ``s``'s rule for input ``k`` (written out for matmul of matrices)."""
+    if prim is _MATMUL and not params:
+        a, b = (_shape_of(w, ops, r) for r in refs)
+        if a is not None and b is not None and len(a[0]) == 2 and len(b[0]) == 2:
+            # _matmul_vjp's common case (`g @ b.swapaxes(-1, -2)`, `a.swapaxes(-1, -2) @ g`): .T is that view
+            other, used = w.expr(refs[1 - k])
+            text = f"_matmul(g{s}, {other}.T)" if k == 0 else f"_matmul({other}.T, g{s})"
+            return text, used | {f"g{s}"}
+    source, used = w.call(w.bind("R", prim.vjp), refs, params, lead=(str(k), f"g{s}", f"v{s}"))
+    return source, used | {f"g{s}", f"v{s}"}
 
 
 def _fitting(w, hit, shape, dtype, fit):
@@ -300,10 +406,11 @@ def _fitting(w, hit, shape, dtype, fit):
         summed = tuple(1 if lead + d in axes else n for d, n in enumerate(have[max(lead, 0):]))
         if lead < 0 or summed != shape:  # the engine raises here: let it
             return [*lines, f"_t = {fit}"]
+        # (ndarray.sum is add.reduce with the same arguments: called directly)
         if axes:
-            lines.append(f"_t = _t.sum(axis={axes!r}, keepdims=True)")
+            lines.append(f"_t = _add_reduce(_t, axis={axes!r}, keepdims=True)")
         if lead:
-            lines.append(f"_t = _t.sum(axis={tuple(range(lead))!r})")
+            lines.append(f"_t = _add_reduce(_t, axis={tuple(range(lead))!r})")
     if have_dtype != dtype:
         lines.append(f"_t = _t.astype({w.bind('D', dtype)})")
     return lines

@@ -32,11 +32,14 @@ TARGETS = {"tiny": 1.3, "mlp": 1.0, "record_ms": 50.0, "fit": 1.0, "memory": 1.0
 
 
 class TinyCompiled(tiny_net.Ours):
-    """tiny_net's step with forward and backward compiled; the SGD update stays outside."""
+    """tiny_net's step compiled with its SGD update (``compile(..., optimizer=nn.SGD(...))``: zero_grad,
+    forward, backward and ``p -= lr * p.grad`` replayed as one)."""
 
     def __init__(self, weights):
+        import nn
+
         super().__init__(weights)
-        self.forward_backward = compile(self._forward_backward)
+        self.forward_backward = compile(self._forward_backward, optimizer=nn.SGD(self.params, lr=tiny_net.LR))
 
     def _forward_backward(self):
         wh, bh, wout, bout = self.params
@@ -47,19 +50,17 @@ class TinyCompiled(tiny_net.Ours):
         return loss
 
     def step(self):
-        loss = self.forward_backward()
-        for p in self.params:
-            p.data -= tiny_net.LR * p.grad
-            p.grad = None
-        return loss.item()
+        return self.forward_backward().item()
 
 
 class MlpCompiled(mlp_step.Ours):
-    """mlp_step's step (integer-index labels) with forward and backward compiled."""
+    """mlp_step's step (integer-index labels) compiled with its SGD update, as ``TinyCompiled``."""
 
     def __init__(self, X, y, weights):
+        import nn
+
         super().__init__(X, y, weights, "index")
-        self.forward_backward = compile(self._forward_backward)
+        self.forward_backward = compile(self._forward_backward, optimizer=nn.SGD(self.params, lr=mlp_step.LR))
 
     def _forward_backward(self, X, y):
         W1, b1, W2, b2 = self.params
@@ -70,11 +71,7 @@ class MlpCompiled(mlp_step.Ours):
         return loss
 
     def step(self):
-        loss = self.forward_backward(self.X.data, self.y)
-        for p in self.params:
-            p.data -= mlp_step.LR * p.grad
-            p.grad = None
-        return loss.item()
+        return self.forward_backward(self.X.data, self.y).item()
 
 
 def bench_tiny(torch, repeats):

@@ -179,9 +179,9 @@ def _train_step(model, loss_fn, optimizer, X_batch, y_batch):
     return out, batch_loss.item()
 
 
-def _compiled_step(model, loss_fn):
-    """``(X_batch, y_batch) -> (output, loss)`` with the backward inside, compiled (autograd.compile);
-    the optimizer's zero_grad() and step() stay outside it.  None for models with buffers
+def _compiled_step(model, loss_fn, optimizer):
+    """``(X_batch, y_batch) -> (output, loss)``: the optimizer's zero_grad(), the forward, the backward
+    and the optimizer's step(), compiled as one (autograd.compile).  None for models with buffers
     (BatchNorm's running statistics are updated outside autograd, which a replay would skip)."""
     if any(True for _ in model.named_buffers()):
         return None
@@ -192,7 +192,7 @@ def _compiled_step(model, loss_fn):
         batch_loss.backward()
         return out, batch_loss
 
-    return autograd_compile(forward_backward)
+    return autograd_compile(forward_backward, optimizer=optimizer)
 
 
 def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int,
@@ -235,7 +235,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int,
     run = FitRun(model, optimizer, epochs, steps, verbose)
     rng = init.resolve_generator(rng)
     warned = False
-    step_fn = _compiled_step(model, loss_fn) if compile else None
+    step_fn = _compiled_step(model, loss_fn, optimizer) if compile else None
     with _mode(model, training=True), blas_threads(BLAS_THREADS):
         callbacks.on_train_begin(run)
         for epoch in range(1, epochs + 1):
@@ -247,10 +247,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int,
                     batches(X, y, batch_size, shuffle=shuffle, rng=rng), start=1):
                 if step_fn is None:
                     out, value = _train_step(model, loss_fn, optimizer, X_batch, y_batch)
-                else:
-                    optimizer.zero_grad()
+                else:  # (zero_grad() and step() included)
                     out, batch_loss = step_fn(X_batch, y_batch)
-                    optimizer.step()
                     value = batch_loss.item()
                 if not warned and not math.isfinite(value):
                     warned = True
