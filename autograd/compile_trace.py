@@ -247,7 +247,9 @@ class Recorder:
             return
         if target not in walk.leaf_sums:
             walk.leaves.append(target)
-            walk.leaf_sums[target] = np.array(ga, copy=True)
+            # the gradient itself and its fingerprint, not a copy (a copy of a weight's gradient raised
+            # the recording's peak memory above eager mode's); checked unchanged when used
+            walk.leaf_sums[target] = _Sent(ga)
             old = a.grad
             if target[0] == "ext":
                 first_seen = self.ext_seen[target[1]][2]
@@ -255,7 +257,8 @@ class Recorder:
                     raise _grad_refusal(a, "between its use and backward()")
             walk.leaf_before[target] = (a, None if old is None else np.array(old, copy=True))
         else:
-            walk.leaf_sums[target] = walk.leaf_sums[target] + ga
+            sent = walk.leaf_sums[target]
+            walk.leaf_sums[target] = (sent.array if type(sent) is _Sent else sent) + ga
 
     def _end_walk(self):
         """Check that each leaf's .grad is what the walk gave it: nothing outside autograd changed it since."""
@@ -265,7 +268,7 @@ class Recorder:
             return
         for ref in walk.leaves:
             leaf, old = walk.leaf_before[ref]
-            expected = walk.leaf_sums[ref]
+            expected = _sent_value(walk.leaf_sums[ref], leaf)
             if old is not None:
                 expected = np.add(old, expected, dtype=leaf.data.dtype, casting="same_kind")
             got = leaf.grad
@@ -293,6 +296,24 @@ class Recorder:
         if isinstance(value, np.ndarray):
             return self._value_ref(value)
         return ("py", value)
+
+
+class _Sent:
+    """A gradient sent to a leaf, kept with its fingerprint (its values when sent)."""
+
+    __slots__ = ("array", "print")
+
+    def __init__(self, array):
+        self.array, self.print = array, fingerprint(np.asarray(array))
+
+
+def _sent_value(sent, leaf):
+    """The values sent (``_Sent``, checked unchanged since: else changed outside autograd), or a sum of them."""
+    if type(sent) is not _Sent:
+        return sent
+    if fingerprint(np.asarray(sent.array)) != sent.print:
+        raise _grad_refusal(leaf, "after backward()")
+    return sent.array
 
 
 def fingerprint(array) -> tuple:

@@ -524,3 +524,16 @@ def test_folding_leaves_a_rule_that_reads_a_replayed_value():
 
     rng = np.random.default_rng(7)
     _run_both(make, [(rng.normal(size=4), np.array(rng.normal())) for _ in range(2 + REPLAYS)])
+
+
+def test_a_gradient_changed_in_place_after_backward_is_refused():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def fn(x):
+        loss = (Tensor(x) * w).sum()
+        loss.backward()
+        w.grad *= 0.5  # in place on the very array backward() gave (the recording keeps no copy of it)
+        return loss
+
+    with pytest.raises(Refusal):
+        compile(fn)(np.ones(2))
