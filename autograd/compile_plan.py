@@ -170,7 +170,8 @@ class _Writer:
         self.args = args
         self.names = {"_wrap": Tensor._wrap, "_ones": np.ones, "_asarray": np.asarray, "_ndarray": np.ndarray,
                       "_conform": _conform, "_assign": _assign, "_stale": _stale, "_Tensor": Tensor,
-                      "_add_reduce": np.add.reduce, "_matmul": np.matmul}
+                      "_add_reduce": np.add.reduce, "_matmul": np.matmul,
+                      "_accumulated": engine._accumulated}
         self.head = []  # statements reading the inputs and the tensors read at replay
         self.body = []  # (statement, names it uses)
         self.guards = []  # (source, value it must have): what a tensor read at replay must still be
@@ -269,6 +270,7 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
             w.body.append((f"g{root} = {w.bind('K', ones)}.copy()", set()))  # copied: a leaf may adopt it
         w.body.append((f"given{n} = set()", set()))
         routed = set()
+        fresh = set()  # leaf gradient variables known to hold an array made for them (not shared, not a view)
         for event in events:
             if event[0] == "step":
                 continue
@@ -292,6 +294,7 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
                     alias[sink] = const
                 else:  # (copied: the leaf adopts it as .grad)
                     w.body.append((f"{sink} = {const}.copy()", set()))
+                    fresh.add(sink)
                 routed.add(sink)
                 continue
             if g != f"g{s}":  # a constant the rule needs at replay
@@ -308,15 +311,27 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
                                f"_t.dtype); _t = {fit}", set()))
             elif site in hits:  # (fixed by the signature: the same at every replay)
                 w.body.extend((line, set()) for line in _fitting(w, hits[site], shape, dtype, fit))
-            if sink in routed:
+            # a new array of the leaf's shape and dtype (checked by the first replay, else fitted):
+            # a product, a sum or a cast written here, or a sum of two gradients
+            made = hits is not None and shape != () and (
+                (source.startswith("_matmul(") and site not in hits)
+                or (site in hits and w.body[-1][0].startswith(("_t = _add_reduce(", "_t = _t.astype("))))
+            if sink in routed:  # (the sum of two fitted gradients: a new array)
                 w.body.append((f"{sink} = {alias.pop(sink, sink)} + _t", {sink} - set(alias)))
+                made = hits is not None and shape != ()
             else:
                 w.body.append((f"{sink} = _t", set()))
+            (fresh.add if made else fresh.discard)(sink)
             routed.add(sink)
         for sink in [name for name in alias if name.startswith("l")]:
             w.body.append((f"{sink} = {alias.pop(sink)}.copy()", set()))
         for i, ref in enumerate(leaves):
-            w.body.append((f"_assign({w.leaf(ref)}, l{n}_{i}, given{n})", {f"l{n}_{i}"}))
+            leaf, grad = w.leaf(ref), f"l{n}_{i}"
+            if grad in fresh:  # what _assign does with an array no one else holds, written out
+                w.body.append((f"{leaf}.grad = {grad} if {leaf}.grad is None else _accumulated({leaf}, {grad})",
+                               {grad}))
+            else:
+                w.body.append((f"_assign({leaf}, {grad}, given{n})", {grad}))
     if optimizer is not None and compile_optim.fusable(optimizer):
         w.names.update(_ostep=compile_optim.fused_step, _checked={})
         w.body.append(("_ostep(_O, _checked)", set()))

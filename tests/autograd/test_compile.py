@@ -537,3 +537,29 @@ def test_a_gradient_changed_in_place_after_backward_is_refused():
 
     with pytest.raises(Refusal):
         compile(fn)(np.ones(2))
+
+
+def test_leaf_gradients_written_out_accumulate_as_backward_does():
+    def make():
+        params = _params(8, [(3, 2), (1, 2)])
+
+        def step(x):
+            w, b = params
+            loss = ((Tensor(x) @ w + b) ** 2).sum()
+            loss.backward()
+            return loss
+        return params, step
+
+    (eager_params, eager), (compiled_params, fn) = make(), make()
+    compiled = compile(fn)
+    rng = np.random.default_rng(9)
+    for _ in range(2 + REPLAYS):  # .grad never reset: each call adds to it
+        x = rng.normal(size=(4, 3))
+        assert _same(eager(x).data, compiled(x).data)
+        for pe, pc in zip(eager_params, compiled_params):
+            assert _same(pe.grad, pc.grad)
+    assert ".grad = l0_" in compiled.sources[0]
+    held = compiled_params[0].grad
+    compiled_params[0].grad = None
+    compiled(x)
+    assert compiled_params[0].grad is not held and np.array_equal(held, eager_params[0].grad)
