@@ -1,15 +1,17 @@
 """Convolution and pooling on NCHW images: ``conv2d``, ``max_pool2d``, ``avg_pool2d``.
 
-Every window is a strided view of the (padded) input (``sliding_window_view``); a convolution
-is one matrix product of the kernel with those windows (im2col), and the way back scatters the
-window gradients into the input with one slice-add per kernel position (col2im), never a Python
-loop over pixels or batch items.
+Every window is a strided view of the (padded) input (``sliding_window_view``).  A convolution
+is a matrix product of the kernel with those windows (im2col), taken band by band of output rows
+on images stored batch-innermost (see "convolution kernels" below); its input gradient is a
+transposed convolution done as one matrix product per band plus one slice-add per kernel column,
+never a Python loop over pixels or batch items.
 
 Convolution is bilinear, so its two VJPs are themselves linear maps whose VJPs are convolutions
 again: ``conv2d``'s input gradient (a transposed convolution) and weight gradient are primitives
 too, each with a rule written in terms of the other two.  Derivatives of any order follow.
-Average pooling is the same with a fixed kernel; max pooling sends each window's gradient to its
-first maximum in row-major order (as PyTorch).  Semantics and output shapes are PyTorch's.
+Average pooling scatters its window gradients back with one slice-add per kernel position; max
+pooling sends each window's gradient to its first maximum in row-major order (as PyTorch).
+Semantics and output shapes are PyTorch's.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -53,7 +55,7 @@ def conv_params(op, x_shape, kernel, stride, padding, dilation):
     return kernel, stride, padding, dilation, out
 
 
-# ---------------------------------------------------------------- im2col / col2im kernels
+# ---------------------------------------------------------------- window kernels (pooling)
 
 
 def _pad(x, padding, value=0.0):
@@ -72,17 +74,10 @@ def windows(x, kernel, stride, padding, dilation, out, value=0.0):
     return view[:, :, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw, ::dh, ::dw]
 
 
-def im2col(x, kernel, stride, padding, dilation, out):
-    """The windows of x as columns (C*kh*kw, N*OH*OW), rows ordered like a weight's (c, a, b)."""
-    n, c = x.shape[:2]
-    win = windows(x, kernel, stride, padding, dilation, out)
-    return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kernel[0] * kernel[1], n * out[0] * out[1])
-
-
 def col2im(cols, x_shape, kernel, stride, padding, dilation, out):
-    """The adjoint of ``im2col``: add each window's values, cols (kh, kw, C, OH, OW, N), back into
-    an (N, C, H, W) array of ``x_shape``, one slice-add per kernel position.  The batch axis is
-    innermost while adding, so each add runs over long contiguous rows (OW*N values)."""
+    """The adjoint of taking windows: add each window's values, cols (kh, kw, C, OH, OW, N), back
+    into an (N, C, H, W) array of ``x_shape``, one slice-add per kernel position.  The batch axis
+    is innermost while adding, so each add runs over long contiguous rows (OW*N values)."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out
     n, c, h, w = x_shape
     dx = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
@@ -92,36 +87,155 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation, out):
     return np.ascontiguousarray(dx[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2))
 
 
+# ---------------------------------------------------------------- convolution kernels
+# The convolution kernels keep images channel-major with the batch innermost, (C, H, W, N) in
+# memory: one row of a window across the batch, x[c, y, j:j+OW, :], is then one contiguous run,
+# so gathering windows (im2col) copies runs of OW*N values, and one matrix product over every
+# output pixel, (O, C*kh*kw) @ (C*kh*kw, OH*OW*N), writes its result in that same layout.  They
+# take and return NCHW-shaped arrays: conv2d's output is an (N, O, OH, OW) view of an
+# (O, OH, OW, N) array, so the next layer (ReLU, another convolution) reads it without a copy.
+# The products run over bands of output rows, each band's columns gathered into one reused
+# buffer of about _CHUNK_BYTES, so that gathering and multiplying stay in cache.
+
+_CHUNK_BYTES = 1 << 20
+
+
+def _chwn(x, padding=(0, 0)):
+    """x (N, C, H, W) as a C-contiguous (C, H + 2*ph, W + 2*pw, N) array, zero-padded (no copy
+    when x already has that layout and there is no padding)."""
+    n, c, h, w = x.shape
+    xc = x.transpose(1, 2, 3, 0)
+    if not xc.flags.c_contiguous:
+        # Copy the images into rows one cache line longer first: read straight from NCHW, the
+        # transposing copy would step through N addresses a multiple of 4 KiB apart (often a
+        # power of two), which share cache sets and evict one another
+        rows = np.empty((n, c * h * w + 16), x.dtype)
+        np.copyto(rows[:, : c * h * w].reshape(n, c, h, w), x)
+        xc = rows[:, : c * h * w].reshape(n, c, h, w).transpose(1, 2, 3, 0)
+    (ph, pw) = padding
+    if ph or pw:
+        return np.pad(xc, ((0, 0), (ph, ph), (pw, pw), (0, 0)))  # C order of xc's shape
+    return np.ascontiguousarray(xc)
+
+
+def _matrix(a):
+    """a (R, ...) viewed as an (R, -1) matrix; an error rather than a silent copy (for out=)."""
+    return np.reshape(a, (a.shape[0], -1), copy=False)
+
+
+def _bands(rows, cols, row_bytes):
+    """(row slice, column slice) pairs covering an (rows, cols) grid of output pixels, each worth
+    about _CHUNK_BYTES of columns: whole rows when one fits, else pieces of single rows."""
+    per_band = _CHUNK_BYTES // max(row_bytes, 1)
+    if per_band >= 1:
+        for y in range(0, rows, per_band):
+            yield slice(y, min(y + per_band, rows)), slice(None)
+        return
+    step = max(1, _CHUNK_BYTES * cols // row_bytes)
+    for y in range(rows):
+        for x in range(0, cols, step):
+            yield slice(y, y + 1), slice(x, min(x + step, cols))
+
+
+def _columns(x, kernel, stride, padding, dilation, out, dtype):
+    """For each band of output pixels, (rows, cols, columns): the band's windows of x (N, C, H, W)
+    as a (C*kh*kw, pixels*N) matrix of ``dtype``, rows ordered like a weight's (c, a, b), columns
+    (row, column, image).  The matrix lives in one reused buffer: use it before the next band."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    xc = _chwn(x, padding)
+    view = sliding_window_view(xc, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(1, 2))
+    view = view[:, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw, :, ::dh, ::dw]
+    win = view.transpose(0, 4, 5, 1, 2, 3)  # (C, kh, kw, OH, OW, N)
+    depth = xc.shape[0] * kh * kw
+    buf = None
+    for ys, xs in _bands(oh, ow, depth * ow * xc.shape[3] * np.dtype(dtype).itemsize):
+        part = win[:, :, :, ys, xs]
+        if buf is None:  # the first band is the largest
+            buf = np.empty(part.size, dtype)
+        cols = buf[: part.size].reshape(part.shape)
+        np.copyto(cols, part)
+        yield ys, xs, cols.reshape(depth, -1)
+
+
+def conv2d_forward(x, w, stride, padding, dilation):
+    """Cross-correlation of x (N, C, H, W) with w (O, C, kh, kw) -> (N, O, OH, OW), stored
+    (O, OH, OW, N): one matrix product per band of output rows."""
+    kernel, stride, padding, dilation, out = conv_params("conv2d", x.shape, w.shape[2:], stride, padding, dilation)
+    _check_weight(x.shape, w.shape)
+    dtype, o = np.result_type(x, w), w.shape[0]
+    wm = w.reshape(o, -1).astype(dtype, copy=False)
+    y = np.empty((o, *out, x.shape[0]), dtype)
+    for ys, xs, cols in _columns(x, kernel, stride, padding, dilation, out, dtype):
+        np.matmul(wm, cols, out=_matrix(y[:, ys, xs]))
+    return y.transpose(3, 0, 1, 2)
+
+
+def conv2d_weight_grad(x, g, w_shape, stride, padding, dilation):
+    """d<g, conv2d(x, w)>/dw for x (N, C, H, W), g (N, O, OH, OW) -> w_shape: the products of g's
+    rows with the windows, summed over the bands."""
+    kernel, stride, padding, dilation, out = conv_params("conv2d", x.shape, w_shape[2:], stride, padding, dilation)
+    _check_weight(x.shape, w_shape)
+    dtype = np.result_type(x, g)
+    gc = _chwn(g).astype(dtype, copy=False)  # (O, OH, OW, N)
+    dw = np.empty(w_shape, dtype)
+    total, part = _matrix(dw), None
+    for ys, xs, cols in _columns(x, kernel, stride, padding, dilation, out, dtype):
+        if part is None:
+            np.matmul(_matrix(gc[:, ys, xs]), cols.T, out=total)
+            part = np.empty_like(total)
+        else:
+            np.matmul(_matrix(gc[:, ys, xs]), cols.T, out=part)
+            total += part
+    return dw
+
+
+def conv2d_input_grad(g, w, x_shape, stride, padding, dilation):
+    """d<g, conv2d(x, w)>/dx for g (N, O, OH, OW): a transposed convolution -> x_shape, stored
+    (C, H, W, N).
+
+    In two stages, a band of input rows at a time: one matrix product sums over output channels
+    and kernel rows, V[(c, b), y] = sum_(o, a) w[o, c, a, b] * g[o, oy] over the oy whose window
+    row a is y, reading g upsampled by the stride (zeros between its rows) and shifted once per
+    kernel row; then each kernel column b adds V[(c, b)] into the columns it covers.
+    """
+    kernel, stride, padding, dilation, out = conv_params("conv2d", x_shape, w.shape[2:], stride, padding, dilation)
+    _check_weight(x_shape, w.shape)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out
+    n, c, h, wd = x_shape
+    o, dtype = w.shape[0], np.result_type(g, w)
+    # padded row p meets kernel row a in output row oy when p = oy*sh + a*dh, i.e. when
+    # up[p + (kh-1-a)*dh] holds g[oy], with g's rows placed at (kh-1)*dh + oy*sh
+    up = np.zeros((o, h + 2 * ph + (kh - 1) * dh, ow, n), dtype)
+    up[:, (kh - 1) * dh : (kh - 1) * dh + sh * (oh - 1) + 1 : sh] = _chwn(g)
+    up = up.reshape(o, -1, ow * n)
+    wm = w.transpose(1, 3, 0, 2).reshape(c * kw, o * kh).astype(dtype, copy=False)  # rows (c, b), columns (o, a)
+    dx = np.empty((c, h, wd, n), dtype)
+    band = max(1, _CHUNK_BYTES // (o * kh * ow * n * dx.itemsize))
+    shifted_buf = np.empty(o * kh * min(band, h) * ow * n, dtype)
+    v_buf = np.empty(c * kw * min(band, h) * ow * n, dtype)
+    rows_buf = np.empty((c, min(band, h), wd + 2 * pw, n), dtype) if pw else None
+    for y in range(0, h, band):
+        r = min(band, h - y)
+        shifted = shifted_buf[: o * kh * r * ow * n].reshape(o, kh, r, ow * n)
+        for a in range(kh):
+            start = ph + y + (kh - 1 - a) * dh
+            shifted[:, a] = up[:, start : start + r]
+        v = v_buf[: c * kw * r * ow * n].reshape(c * kw, -1)
+        np.matmul(wm, shifted.reshape(o * kh, -1), out=v)
+        v = v.reshape(c, kw, r, ow, n)
+        rows = dx[:, y : y + r] if rows_buf is None else rows_buf[:, :r]
+        rows[...] = 0
+        for b in range(kw):
+            rows[:, :, b * dw : b * dw + sw * (ow - 1) + 1 : sw] += v[:, b]
+        if rows_buf is not None:
+            dx[:, y : y + r] = rows[:, :, pw : pw + wd]
+    return dx.transpose(3, 0, 1, 2)
+
+
 def _check_weight(x_shape, w_shape):
     if len(w_shape) != 4 or w_shape[1] != x_shape[1]:
         raise ValueError(f"conv2d: weight of shape {tuple(w_shape)} does not fit input of shape {tuple(x_shape)}: "
                          f"the weight must be (out_channels, {x_shape[1]}, kh, kw) for {x_shape[1]} input channels")
-
-
-def conv2d_forward(x, w, stride, padding, dilation):
-    """Cross-correlation of x (N, C, H, W) with w (O, C, kh, kw) -> (N, O, OH, OW): one matmul."""
-    kernel, stride, padding, dilation, out = conv_params("conv2d", x.shape, w.shape[2:], stride, padding, dilation)
-    _check_weight(x.shape, w.shape)
-    y = w.reshape(w.shape[0], -1) @ im2col(x, kernel, stride, padding, dilation, out)
-    return np.ascontiguousarray(y.reshape(w.shape[0], x.shape[0], *out).transpose(1, 0, 2, 3))
-
-
-def conv2d_input_grad(g, w, x_shape, stride, padding, dilation):
-    """d<g, conv2d(x, w)>/dx for g (N, O, OH, OW): a transposed convolution -> x_shape."""
-    kernel, stride, padding, dilation, out = conv_params("conv2d", x_shape, w.shape[2:], stride, padding, dilation)
-    _check_weight(x_shape, w.shape)
-    n, o = g.shape[:2]
-    # (kh*kw*C, O) @ (O, OH*OW*N): the window gradients in col2im's layout
-    cols = w.transpose(2, 3, 1, 0).reshape(-1, o) @ g.transpose(1, 2, 3, 0).reshape(o, -1)
-    return col2im(cols.reshape(*kernel, x_shape[1], *out, n), x_shape, kernel, stride, padding, dilation, out)
-
-
-def conv2d_weight_grad(x, g, w_shape, stride, padding, dilation):
-    """d<g, conv2d(x, w)>/dw for x (N, C, H, W), g (N, O, OH, OW) -> w_shape."""
-    kernel, stride, padding, dilation, out = conv_params("conv2d", x.shape, w_shape[2:], stride, padding, dilation)
-    _check_weight(x.shape, w_shape)
-    g2 = g.transpose(1, 0, 2, 3).reshape(w_shape[0], -1)
-    return (g2 @ im2col(x, kernel, stride, padding, dilation, out).T).reshape(w_shape)
 
 
 # ---------------------------------------------------------------- pooling kernels
