@@ -207,10 +207,10 @@ def conv2d_input_grad(g, w, x_shape, stride, padding, dilation):
     # up[p + (kh-1-a)*dh] holds g[oy], with g's rows placed at (kh-1)*dh + oy*sh
     up = np.zeros((o, h + 2 * ph + (kh - 1) * dh, ow, n), dtype)
     up[:, (kh - 1) * dh : (kh - 1) * dh + sh * (oh - 1) + 1 : sh] = _chwn(g)
-    up = up.reshape(o, -1, ow * n)
+    up = up.reshape(*up.shape[:2], ow * n)
     wm = w.transpose(1, 3, 0, 2).reshape(c * kw, o * kh).astype(dtype, copy=False)  # rows (c, b), columns (o, a)
     dx = np.empty((c, h, wd, n), dtype)
-    band = max(1, _CHUNK_BYTES // (o * kh * ow * n * dx.itemsize))
+    band = max(1, _CHUNK_BYTES // max(o * kh * ow * n * dx.itemsize, 1))
     shifted_buf = np.empty(o * kh * min(band, h) * ow * n, dtype)
     v_buf = np.empty(c * kw * min(band, h) * ow * n, dtype)
     rows_buf = np.empty((c, min(band, h), wd + 2 * pw, n), dtype) if pw else None

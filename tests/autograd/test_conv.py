@@ -1,11 +1,15 @@
 """conv2d, max_pool2d and avg_pool2d: forward against a direct loop reference (and PyTorch when it
 is installed), gradients through gradcheck / gradgradcheck on hypothesis-drawn sizes (strides,
-padding, dilation, odd shapes, 1x1 kernels) in float32 and float64, ties, dtypes and errors."""
+padding, dilation, odd shapes, 1x1 kernels) in float32 and float64, ties, dtypes and errors;
+the banded kernels (small band budgets) and inputs in any memory layout against the same."""
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import autograd.conv as conv_module
 from autograd import Tensor, grad, gradcheck, gradgradcheck
 from autograd.conv import avg_pool2d, conv2d, max_pool2d
 from autograd.testing import float_arrays, float_dtypes
@@ -128,6 +132,72 @@ def test_conv2d_third_order_is_a_convolution_too():
     eps = 1e-6
     numeric = (g_of(w.data + eps * v) - g_of(w.data - eps * v)) / (2 * eps)
     np.testing.assert_allclose(hv.data, numeric, rtol=1e-6, atol=1e-8)
+
+
+@contextlib.contextmanager
+def band_budget(nbytes):
+    """Run the convolution kernels with bands of about ``nbytes`` (the default keeps small cases in
+    one band; a few bytes force one output row, or a piece of one, per band)."""
+    old, conv_module._CHUNK_BYTES = conv_module._CHUNK_BYTES, nbytes
+    try:
+        yield
+    finally:
+        conv_module._CHUNK_BYTES = old
+
+
+def _in_layout(x, layout):
+    """x's values stored NCHW, batch-innermost (C, H, W, N), or as a strided slice of a larger array."""
+    if layout == "chwn":
+        return np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    if layout == "sliced":
+        return np.repeat(x, 2, axis=3)[:, :, :, ::2]
+    return x
+
+
+def _conv_and_grads(x, w, b, stride, padding, dilation, g):
+    ours = _tensors(x, w, b)
+    out = conv2d(*ours, stride, padding, dilation)
+    out.backward(g)
+    return [out.data] + [a.grad for a in ours if a is not None]
+
+
+@given(conv_cases(max_side=5), st.sampled_from([1, 8, 40, 200]), st.sampled_from(["nchw", "chwn", "sliced"]))
+def test_conv2d_in_small_bands_and_any_input_layout_matches_the_definition(case, budget, layout):
+    x, w, b, stride, padding, dilation = case
+    expected = conv_reference(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
+                              stride, padding, dilation)
+    g = np.random.default_rng(0).standard_normal(expected.shape).astype(x.dtype)
+    whole = _conv_and_grads(x, w, b, stride, padding, dilation, g)
+    with band_budget(budget):
+        banded = _conv_and_grads(_in_layout(x, layout), w, b, stride, padding, dilation, _in_layout(g, layout))
+    tol = 1e-4 if x.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(banded[0], expected, rtol=tol, atol=tol)
+    for got, want in zip(banded, whole):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@settings(max_examples=10)
+@given(conv_cases(max_side=3, max_channels=2))
+def test_conv2d_gradgradcheck_in_one_row_bands(case):
+    x, w, b, stride, padding, dilation = case
+    with band_budget(1):
+        assert gradgradcheck(lambda x, w, b: conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation),
+                             _tensors(x, w, b))
+
+
+def test_conv2d_output_is_nchw_shaped_and_an_empty_batch_works():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 2))
+    out = conv2d(Tensor(x), Tensor(w), padding=1)
+    np.testing.assert_allclose(out.data, conv_reference(x, w, None, (1, 1), (1, 1), (1, 1)), rtol=1e-12)
+    assert out.data[2, 3, 1, 4] == out.data.copy()[2, 3, 1, 4]  # a view, indexed as NCHW
+    empty = Tensor(np.ones((0, 2, 6, 5)), requires_grad=True)
+    wt = Tensor(w, requires_grad=True)
+    out = conv2d(empty, wt, stride=2)
+    assert out.shape == (0, 4, 2, 2)
+    out.sum().backward()
+    assert empty.grad.shape == (0, 2, 6, 5) and not wt.grad.any()
 
 
 def test_conv2d_one_by_one_kernel_is_a_channel_matmul():
