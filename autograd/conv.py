@@ -325,7 +325,8 @@ def _conv2d(x, w, *bias, stride, padding, dilation):
     b = bias[0].reshape(-1, 1, 1)
     if np.result_type(y, b) != y.dtype:  # NumPy's promotion, as for the other inputs
         return y + b
-    y += b
+    stored = y.transpose(1, 2, 3, 0)  # y's memory, (O, OH, OW, N): add along it
+    stored += b[..., None]
     return y
 
 
