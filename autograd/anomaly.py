@@ -65,9 +65,25 @@ def caller():
     return filename, lineno, linecache.getline(filename, lineno).strip()
 
 
+class _TracedStamp(int):
+    """A recording stamp (ordered as the int it is) that also holds where the op was called."""
+
+
+def traced(stamp: int) -> int:
+    """``stamp`` carrying the caller's (filename, line, code): how anomaly mode records an op's source line."""
+    stamp = _TracedStamp(stamp)
+    stamp.trace = caller()
+    return stamp
+
+
+def trace_of(t):
+    """(filename, line number, code) of the call that recorded ``t`` in anomaly mode, or None."""
+    return getattr(t._stamp, "trace", None)
+
+
 def where(t) -> str:
     """Where ``t``'s op was called, as recorded in anomaly mode, or a hint to turn anomaly mode on."""
-    trace = getattr(t, "_trace", None)
+    trace = trace_of(t)
     if trace is None:
         return "(run the forward inside autograd.detect_anomaly() to see the line that called it)"
     filename, lineno, code = trace

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import versions
+from autograd import anomaly, versions
 from autograd.anomaly import where
 from autograd.engine import unbroadcast
 from autograd.gradcheck import VJP_RTOL, GradcheckError
@@ -134,7 +134,7 @@ class _Local:
                 raise GraphcheckError(f"check_graph: the rule of {self.prim.name} raised {type(exc).__name__} for "
                                       f"input {self.k}: {exc}; the op was {where(self.t)}",
                                       primitive=self.prim.name, tensor=self.t, input_index=self.k,
-                                      trace=getattr(self.t, "_trace", None)) from exc
+                                      trace=anomaly.trace_of(self.t)) from exc
         ga = np.asarray(ga.data if isinstance(ga, Tensor) else ga, dtype=np.float64)
         try:
             return unbroadcast(ga, self.x.shape)
@@ -142,7 +142,7 @@ class _Local:
             raise GraphcheckError(f"check_graph: the rule of {self.prim.name} returned a gradient of shape {ga.shape} "
                                   f"for input {self.k} of shape {self.x.shape}; the op was {where(self.t)}",
                                   primitive=self.prim.name, tensor=self.t, input_index=self.k,
-                                  trace=getattr(self.t, "_trace", None)) from None
+                                  trace=anomaly.trace_of(self.t)) from None
 
     def noise(self, g, eps):
         return _NOISE * float(np.abs(g).sum()) * max(1.0, _max_abs(self.out)) / eps
@@ -231,7 +231,7 @@ def _located_error(t, k, position, count, failures, rng, eps, rtol, max_entries)
     if others:
         lines.append(f"  also wrong: {', '.join(others[:8])}{', ...' if len(others) > 8 else ''}")
     return GraphcheckError("\n".join(lines), primitive=t._prim.name, tensor=t, input_index=k,
-                           trace=getattr(t, "_trace", None), input_element=element,
+                           trace=anomaly.trace_of(t), input_element=element,
                            numerical=float(numerical[worst]), analytical=float(analytical[worst]),
                            max_abs_error=float(err.max()), wrong=[(o._prim.name, j) for _, o, j in failures])
 

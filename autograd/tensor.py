@@ -75,9 +75,8 @@ class Tensor:
         "_prim": "The primitive that produced this tensor; None for a leaf.",
         "_inputs": "The primitive's inputs (Tensors or constants); None once backward() released them.",
         "_params": "The primitive's keyword parameters (a dict), or None.",
-        "_trace": "Where the op was called (file, line, code), recorded in anomaly mode only.",
-        "_version": "The clock stamp of the last in-place change of the data; 0 if never changed.",
-        "_stamp": "The clock stamp of the recording; reverse stamp order is a topological order.",
+        "_stamp": "The clock stamp of the recording; reverse stamp order is a topological order. In anomaly "
+                  "mode it also holds where the op was called (see anomaly.trace_of).",
         "_scope": "The name scopes the tensor was recorded in (a tuple), or None.",
         "_retain": "True when backward() keeps this intermediate's gradient in .grad.",
     }
@@ -106,7 +105,6 @@ class Tensor:
         self._prim = None
         self._inputs = None
         self._params = None
-        self._version = 0
         self._stamp = 0
         self._scope = None
         self._retain = False
@@ -123,7 +121,6 @@ class Tensor:
         t._prim = None
         t._inputs = None
         t._params = None
-        t._version = 0
         t._stamp = 0
         t._scope = None
         t._retain = False
@@ -140,12 +137,11 @@ class Tensor:
         t._prim = prim
         t._inputs = inputs
         t._params = params
-        t._version = 0
         t._stamp = _next_stamp()
         t._scope = current_scope()
         t._retain = False
         if _Process.anomaly_threads and _state.anomaly:  # one integer test when anomaly mode is off
-            t._trace = anomaly.caller()
+            t._stamp = anomaly.traced(t._stamp)
         return t
 
     # ----- attributes -----

@@ -1,10 +1,10 @@
 """Version tracking: one clock orders recordings and in-place changes, so backward can refuse stale values.
 
 Every recorded tensor gets a stamp from the clock (reverse stamp order is a topological order of
-the graph) and every in-place change of a tensor's data gets one too (its ``_version``).  A rule
-that reads a value saved at stamp ``s`` must not run once that value changed after ``s``: directly,
-or through another tensor whose data is a view of the same memory (a reshape, ``.T``, a slice,
-``detach()``), which ``changed`` tracks by the base array.
+the graph) and every in-place change of a tensor's data gets one too, kept for the array that owns
+the memory (the base of a view).  A rule that reads a value saved at stamp ``s`` must not run once
+that value changed after ``s``: directly, or through any tensor whose data shares that memory (a
+reshape, ``.T``, a slice, ``detach()``).
 """
 import itertools
 import typing
@@ -25,27 +25,30 @@ class _Clock:
 next_stamp = _Clock.next
 
 
+def _owner(array):
+    """The array that owns ``array``'s memory (``array`` itself unless it is a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
 def mark_changed(t):
-    """Stamp an in-place change of tensor ``t``'s data (an array it owns)."""
-    data = t._data
-    t._version = _Clock.last_inplace = stamp = next_stamp()
-    key = id(data)
+    """Stamp an in-place change of tensor ``t``'s data (through whichever view it was written)."""
+    owner = _owner(t._data)
+    _Clock.last_inplace = stamp = next_stamp()
+    key = id(owner)
     entry = _Clock.changed.get(key)
-    if entry is None or entry[0]() is not data:
-        ref = weakref.ref(data, lambda _, key=key, changed=_Clock.changed: changed.pop(key, None))  # (safe at exit)
+    if entry is None or entry[0]() is not owner:
+        ref = weakref.ref(owner, lambda _, key=key, changed=_Clock.changed: changed.pop(key, None))  # (safe at exit)
         entry = _Clock.changed[key] = [ref, 0]
     entry[1] = stamp
 
 
 def changed_since(a, stamp) -> bool:
-    """True when tensor ``a`` was changed in place after ``stamp``, directly or through the array its data views."""
-    if a._version > stamp:
-        return True
-    array = a._data
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    entry = _Clock.changed.get(id(array))
-    return entry is not None and entry[1] > stamp and entry[0]() is array
+    """True when tensor ``a``'s data was changed in place after ``stamp``, through any view of its memory."""
+    owner = _owner(a._data)
+    entry = _Clock.changed.get(id(owner))
+    return entry is not None and entry[1] > stamp and entry[0]() is owner
 
 
 def last_change() -> int:
@@ -63,7 +66,7 @@ def check_unchanged(t):
         )
     if prim.reads_inputs:
         for k, a in enumerate(t._inputs):
-            if hasattr(a, "_version") and changed_since(a, stamp):
+            if hasattr(a, "_prim") and changed_since(a, stamp):  # (a Tensor; constants were copied)
                 name = f" {a.name!r}" if a.name else ""
                 raise RuntimeError(
                     f"input {k}{name} of {prim.name} (shape {a.shape}) was changed in place after it was saved "

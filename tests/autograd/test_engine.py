@@ -632,6 +632,18 @@ def test_inplace_change_seen_through_a_view_is_an_error(view):
         y.backward()
 
 
+@pytest.mark.parametrize("view", [lambda w: w.detach().reshape(2, 2), lambda w: w.detach()[0], lambda w: w.detach().T],
+                         ids=["reshape", "row", "T"])
+def test_a_change_written_through_a_views_data_is_seen_by_the_tensor_it_views(view):
+    # v.data -= ... writes into w's memory through v's array (a view): the change is w's too
+    w = leaf([[1.0, 2.0], [3.0, 4.0]])
+    y = (w * w).sum()  # mul saves w
+    v = view(w)
+    v.data -= 1.0
+    with pytest.raises(RuntimeError, match="input 0 of mul .* changed in place"):
+        y.backward()
+
+
 def test_inplace_change_of_a_detached_copy_of_a_saved_output_is_an_error():
     x = leaf([1.0, 2.0])
     e = x.exp()
