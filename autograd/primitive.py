@@ -44,7 +44,7 @@ class Primitive:
     shapes and dtypes only.  ``vjp=None``: the gradient passes through unchanged (and nothing is read).
     """
 
-    __slots__ = ("name", "forward", "vjp", "reads_inputs", "reads_out", "_label", "function")
+    __slots__ = ("name", "forward", "vjp", "reads_inputs", "reads_out", "_label", "function", "float_out")
 
     def __init__(self, name: str, forward: Callable, vjp: Callable | None, reads=("inputs", "out"), label=None):
         reads = frozenset((reads,) if isinstance(reads, str) else reads) if vjp is not None else frozenset()
@@ -59,6 +59,9 @@ class Primitive:
         self.reads_out = "out" in reads
         self._label = label
         self.function = None  # the public function that applies it (set by primitive())
+        # an output that is not float (an index, a mask) carries no gradient and is not recorded; a ufunc
+        # whose loops give float results for float inputs needs no check on each call
+        self.float_out = _keeps_float(forward)
 
     def label(self, params: dict | None) -> str:
         """Short text for graph images: ``sum(axis=1)``, or the name alone when there are no parameters."""
@@ -70,6 +73,15 @@ class Primitive:
 
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+
+def _keeps_float(forward) -> bool:
+    """True when ``forward`` is a ufunc all of whose loops on float inputs give float outputs."""
+    if not isinstance(forward, np.ufunc):
+        return False
+    floats = set("efdg")
+    loops = [t.split("->") for t in forward.types]
+    return all(set(outs) <= floats for ins, outs in loops if set(ins) <= floats)
 
 
 def _short(value):
@@ -92,7 +104,8 @@ def primitive(forward: Callable | None = None, *, vjp: Callable | None, name: st
     declares a rule that looks only at shapes, skipping the in-place check.  ``label(**params)``:
     custom graph-image text.  Use as ``f = primitive(fn, vjp=rule)`` or ``@primitive(vjp=rule)``.
     The result takes Tensors, arrays or numbers positionally and parameters as keywords, and
-    returns a Tensor; ``f.primitive`` is the :class:`Primitive`.
+    returns a Tensor; ``f.primitive`` is the :class:`Primitive`.  A result that is not float (an
+    index, a mask) carries no gradient: it is a constant, and nothing is recorded.
     """
     if forward is None:
         return lambda fn: primitive(fn, vjp=vjp, name=name, reads=reads, label=label, doc=doc)
@@ -186,7 +199,7 @@ def apply(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
         raise operand_error(prim.name, [np.shape(a) for a in arrays], exc) from None
     if type(out) is not _ndarray:
         out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
-    if record and grad_enabled():
+    if record and grad_enabled() and (prim.float_out or out.dtype.kind == "f"):  # (an int result has no gradient)
         if converted or prim.reads_inputs:
             inputs = _saved(prim, inputs, arrays)
         if params:
@@ -207,7 +220,7 @@ def _general(prim):
 
 def _binary(prim):
     """Two inputs, no parameters: the hot path of arithmetic, without the general loop."""
-    forward, name, reads_inputs = prim.forward, prim.name, prim.reads_inputs
+    forward, name, reads_inputs, float_out = prim.forward, prim.name, prim.reads_inputs, prim.float_out
 
     def op(a, b):
         if _tracer is not None:
@@ -228,7 +241,7 @@ def _binary(prim):
             raise operand_error(name, (np.shape(ad), np.shape(bd)), exc) from None
         if type(out) is not _ndarray:  # a NumPy scalar (from 0-d inputs), or something to check
             out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
-        if (ra or rb) and grad_enabled():
+        if (ra or rb) and grad_enabled() and (float_out or out.dtype.kind == "f"):
             if reads_inputs:  # the rule reads a constant array: keep a copy the caller cannot change
                 if not ra and type(a) is _ndarray and a.flags.writeable:
                     a = a.copy()
@@ -242,7 +255,7 @@ def _binary(prim):
 
 def _unary(prim):
     """One input, no parameters: the hot path of elementwise functions."""
-    forward, name = prim.forward, prim.name
+    forward, name, float_out = prim.forward, prim.name, prim.float_out
 
     def op(x):
         if _tracer is not None:
@@ -255,7 +268,7 @@ def _unary(prim):
             raise operand_error(name, (x._data.shape,), exc) from None
         if type(out) is not _ndarray:
             out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
-        if x.requires_grad and grad_enabled():
+        if x.requires_grad and grad_enabled() and (float_out or out.dtype.kind == "f"):
             return _record(out, prim, (x,), None)
         return _wrap(out)
 

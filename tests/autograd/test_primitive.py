@@ -138,6 +138,32 @@ def test_no_grad_records_nothing_for_a_user_primitive():
     assert not y.requires_grad and y.is_leaf
 
 
+_zero_rule = lambda i, g, out, *inputs, **params: np.zeros_like(inputs[i])  # noqa: E731
+
+
+@pytest.mark.parametrize("f, call", [
+    (primitive(lambda x: np.argmax(x, axis=-1), vjp=_zero_rule, name="argmax1"), lambda f, x: f(x)),
+    (primitive(lambda x, *, axis: np.argmax(x, axis=axis), vjp=_zero_rule, name="argmax2"), lambda f, x: f(x, axis=0)),
+    (primitive(np.isnan, vjp=_zero_rule), lambda f, x: f(x)),
+    (primitive(np.less, vjp=_zero_rule), lambda f, x: f(x, x * 0.5)),
+], ids=["index", "index-with-params", "bool-ufunc", "binary-bool-ufunc"])
+def test_a_primitive_with_an_int_or_bool_result_records_nothing(f, call):
+    # as in PyTorch, an index or a mask carries no gradient: the result is a constant, not an int tensor
+    # that "requires grad" (whose gradient the engine would have to truncate to integers)
+    x = Tensor([[1.0, 3.0], [2.0, 0.5]], requires_grad=True)
+    out = call(f, x)
+    assert out.dtype.kind in "bi" and not out.requires_grad and out._prim is None
+    y = (x * 2.0).sum() + out.sum()  # a float result built on it still records, through x only
+    y.backward()
+    np.testing.assert_array_equal(x.grad, np.full((2, 2), 2.0))
+
+
+def test_a_float_result_of_a_ufunc_that_can_return_ints_still_records():
+    f = primitive(np.floor_divide, vjp=lambda i, g, out, a, b: np.zeros_like(g))
+    out = f(Tensor([3.0, 7.0], requires_grad=True), 2.0)
+    assert out.dtype == np.float64 and out.requires_grad
+
+
 def test_built_ins_are_made_the_same_way():
     prims = {p.name: p for p in built_in_primitives()}
     assert {"add", "mul", "exp", "sum", "getitem", "concatenate", "log_softmax"} <= set(prims)
