@@ -14,6 +14,7 @@ from autograd.grad_mode import _Process, _state, current_scope, grad_enabled
 _next_stamp = versions.next_stamp
 
 _FLOAT_KINDS = "f"
+_ndarray = np.ndarray
 # set by autograd.compile while it traces: told of item() / bool() (so float, int, index) on a tensor
 _value_guard = None
 _NUMERIC_KINDS = "biuf"
@@ -244,7 +245,8 @@ class Tensor:
     @grad.setter
     def grad(self, value):
         data = self._data
-        if value is None or (type(value) is np.ndarray and value.shape == data.shape and value.dtype == data.dtype):
+        if value is None or (type(value) is _ndarray and value.shape == data.shape
+                             and (value.dtype is data.dtype or value.dtype == data.dtype)):
             self._grad = value  # (the common cases, first)
             return
         # as torch: a gradient of another shape would be broadcast by an optimizer's update

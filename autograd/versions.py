@@ -34,7 +34,9 @@ def _owner(array):
 
 def mark_changed(t):
     """Stamp an in-place change of tensor ``t``'s data (through whichever view it was written)."""
-    owner = _owner(t._data)
+    owner = t._data
+    if owner.base is not None:
+        owner = _owner(owner)
     _Clock.last_inplace = stamp = next_stamp()
     key = id(owner)
     entry = _Clock.changed.get(key)
