@@ -23,7 +23,10 @@ import numpy as np
 
 from autograd import compile_fold, compile_optim, engine
 from autograd import ops as _ops
+from autograd.compile_optim import Stale
 from autograd.tensor import Tensor
+
+__all__ = ["NotReplayable", "Stale", "generate", "resolve"]
 
 _MATMUL, _SUM = _ops._matmul.primitive, _ops._sum.primitive
 _UNKNOWN = object()  # (a value constant folding cannot stand in for)
@@ -134,10 +137,6 @@ def resolve(r1, r2):
 
 
 # ---------------------------------------------------------------- the replay as Python source
-class Stale(Exception):
-    """A tensor read at replay changed shape, dtype or requires_grad since the recording: record again."""
-
-
 def _conform(ga, shape, dtype):
     """The engine's fitting of a rule's gradient to its input: Tensor -> data, unbroadcast, cast."""
     if isinstance(ga, Tensor):
@@ -207,7 +206,7 @@ class _Writer:
             t = ref[1]
             tensor = self.bind("E", t)
             name = f"x{tensor[1:]}"
-            self.head.append(f"{name} = {tensor}.data")
+            self.head.append(f"{name} = {tensor}._data")
             self.guards.append((f"{name}.shape, {name}.dtype, {tensor}.requires_grad",
                                 (t.data.shape, t.data.dtype, t.requires_grad)))
         elif kind == "cast":
@@ -250,9 +249,10 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
     ops, walks, outputs = plan
     w = _Writer(args)
     w.names["_hits"] = {}
-    if optimizer is not None:
-        w.names.update(_O=optimizer, _zero=compile_optim.zero_grad)
-        w.body.append(("_zero(_O)", set()))
+    emitter = compile_optim.Emitter(w, optimizer, [ref for walk in walks for ref in walk[2]]) \
+        if optimizer is not None else None
+    if emitter is not None:
+        w.body.extend((line, set()) for line in emitter.zero())
     sites = itertools.count()
     reused = _reusable(ops, outputs) if buffers else set()
     for s, (prim, refs, params, shape, dtype) in enumerate(ops):
@@ -328,21 +328,21 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
         for i, ref in enumerate(leaves):
             leaf, grad = w.leaf(ref), f"l{n}_{i}"
             if grad in fresh:  # what _assign does with an array no one else holds, written out
-                w.body.append((f"{leaf}.grad = {grad} if {leaf}.grad is None else _accumulated({leaf}, {grad})",
+                # (._grad: the setter's checks hold, the array having the leaf's shape and dtype)
+                w.body.append((f"{leaf}._grad = {grad} if {leaf}._grad is None else _accumulated({leaf}, {grad})",
                                {grad}))
             else:
                 w.body.append((f"_assign({leaf}, {grad}, given{n})", {grad}))
-    if optimizer is not None and compile_optim.fusable(optimizer):
-        w.names.update(_ostep=compile_optim.fused_step, _checked={})
-        w.body.append(("_ostep(_O, _checked)", set()))
-    elif optimizer is not None:
-        w.body.append(("_O.step()", set()))
+    if emitter is not None:
+        w.body.extend((line, set()) for line in emitter.step())
     result, used = _output(w, outputs)
     w.body.append((f"return {result}", used))
     lines = list(w.head)
     if w.guards:  # one comparison of every tensor's shape, dtype and requires_grad with the recorded ones
         expected = w.bind("G", tuple(v for _, value in w.guards for v in value))
         lines.append(f"if ({', '.join(source for source, _ in w.guards)},) != {expected}: _stale(None)")
+    if emitter is not None:
+        lines += emitter.head()
     lines += _with_deletes(w.body)
     return "def replay(args):\n" + "".join(f"    {line}\n" for line in lines), w.names
 
