@@ -64,7 +64,7 @@ class _Resolver:
 
     def _outside(self, a, b, where):
         (obj1, (print1, equals1)), (obj2, (print2, equals2)) = self._value(self.r1, a), self._value(self.r2, b)
-        shape = print2[0]
+        shape = (obj2.data if isinstance(obj2, Tensor) else obj2).shape
         if obj1 is obj2:  # the same tensor or array both times: read it at replay
             if isinstance(obj1, Tensor):
                 return ("ext", obj1)
