@@ -53,13 +53,14 @@ pairs = st.tuples  # readability below
 
 
 @st.composite
-def conv_cases(draw, max_side=3, max_channels=3):
-    """(x, w, b, stride, padding, dilation) with every size drawn, the input just large enough."""
+def conv_cases(draw, max_side=3, max_channels=3, kernels=None, strides=None):
+    """(x, w, b, stride, padding, dilation) with every size drawn, the input just large enough;
+    ``kernels``, ``strides``: strategies for those pairs in place of the default."""
     dtype = draw(float_dtypes())
     n = draw(st.integers(1, 2))
     c, o = draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
-    kernel = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
-    stride = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
+    kernel = draw(pairs(st.integers(1, 3), st.integers(1, 3)) if kernels is None else kernels)
+    stride = draw(pairs(st.integers(1, 3), st.integers(1, 3)) if strides is None else strides)
     padding = draw(pairs(st.integers(0, 2), st.integers(0, 2)))
     dilation = draw(pairs(st.integers(1, 2), st.integers(1, 2)))
     size = [max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i]) + draw(st.integers(0, max_side)) for i in (0, 1)]
@@ -198,6 +199,60 @@ def test_conv2d_output_is_nchw_shaped_and_an_empty_batch_works():
     assert out.shape == (0, 4, 2, 2)
     out.sum().backward()
     assert empty.grad.shape == (0, 2, 6, 5) and not wt.grad.any()
+
+
+# kernels one row or one column high, stride 1 along it: the kernels' shortcuts (no window copy,
+# g's rows read in place, the product written straight into the input gradient)
+_one_wide = st.sampled_from([(1, 1), (1, 2), (2, 1), (1, 3), (3, 1)])
+_unit_strides = st.sampled_from([(1, 1), (1, 2), (2, 1)])
+
+
+@given(conv_cases(max_side=4, max_channels=4, kernels=_one_wide, strides=_unit_strides), st.sampled_from([1, 40, None]))
+def test_conv2d_one_row_or_column_kernels_match_the_definition_and_gradcheck(case, budget):
+    x, w, b, stride, padding, dilation = case
+    expected = conv_reference(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
+                              stride, padding, dilation)
+    with band_budget(budget or conv_module._CHUNK_BYTES):
+        got = conv2d(Tensor(x), Tensor(w), None if b is None else Tensor(b), stride, padding, dilation)
+        tol = 1e-4 if x.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got.data, expected, rtol=tol, atol=tol)
+        x64, w64, b64 = (None if a is None else a.astype(np.float64) for a in (x, w, b))
+        assert gradcheck(lambda x, w, b: conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation),
+                         _tensors(x64, w64, b64))
+
+
+def test_conv2d_weight_gradient_with_more_outputs_than_window_values():
+    # out channels > in channels * kernel size: the weight gradient's product is taken the other way round
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 1, 5, 4)), rng.standard_normal((7, 1, 2, 2))
+    assert gradcheck(lambda x, w: conv2d(x, w, stride=(1, 2)), _tensors(x, w))
+    assert gradcheck(lambda x, w: conv2d(x, w, padding=1), _tensors(x, w[:, :, :1, :1]))
+
+
+def test_conv2d_rules_share_one_copy_of_g_only_while_it_lives():
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.standard_normal((3, 2, 6, 6)), requires_grad=True)
+    w1, w2 = (Tensor(rng.standard_normal((4, 2, 3, 3)), requires_grad=True) for _ in range(2))
+    b = Tensor(rng.standard_normal(4), requires_grad=True)
+    y = conv2d(x, w1, b) + conv2d(x, w2, padding=(0, 0))  # both convolutions get the same g from the add
+    grads = []
+    for seed in (5, 6):  # a second backward with another g through the same graph
+        g = np.random.default_rng(seed).standard_normal(y.shape)
+        y.backward(g, retain_graph=True)
+        grads.append([t.grad for t in (x, w1, w2, b)])
+        for t in (x, w1, w2, b):
+            t.grad = None
+        assert conv_module._stored[0] is None  # g is gone, and its copy with it
+        want = [np.zeros_like(x.data), None, None, g.sum(axis=(0, 2, 3))]
+        for w, i in ((w1, 1), (w2, 2)):
+            wt = Tensor(w.data, requires_grad=True)
+            xt = Tensor(x.data, requires_grad=True)
+            conv2d(xt, wt).backward(g)
+            want[0] += xt.grad
+            want[i] = wt.grad
+        for got, expected in zip(grads[-1], want):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(grads[0][1], grads[1][1])
 
 
 def test_conv2d_one_by_one_kernel_is_a_channel_matmul():
