@@ -348,9 +348,11 @@ def _label(name, **params):
     return f"{name}({', '.join(shown)})" if shown else name
 
 
-# The engine calls a node's rule once per input, with the same g each time: in a first-order
-# backward, g's batch-innermost copy (O, OH, OW, N) is made once and kept while g lives
-_stored = [None]  # (weak reference to g, g stored (O, OH, OW, N)), read and replaced whole
+# The engine calls a node's rule once per input, in increasing order, with the same g each time: in a
+# first-order backward, g's batch-innermost copy (O, OH, OW, N) is made once and kept for the node's
+# later inputs only.  A call for an input no later than the last one is another node's (or another
+# walk's, where g may be a reused buffer with new values): it makes a fresh copy.
+_stored = [None]  # (weak reference to g, input index, g stored (O, OH, OW, N)), read and replaced whole
 
 
 def _forget(ref, stored=_stored):  # (a default: module globals may be gone at exit)
@@ -359,14 +361,15 @@ def _forget(ref, stored=_stored):  # (a default: module globals may be gone at e
         stored[0] = None
 
 
-def _stored_g(g):
-    """g (N, O, OH, OW) ndarray as a C-contiguous (O, OH, OW, N) array, made once per g."""
+def _stored_g(g, i):
+    """g (N, O, OH, OW) ndarray as a C-contiguous (O, OH, OW, N) array, made once per node."""
     entry = _stored[0]
-    if entry is not None and entry[0]() is g:
-        return entry[1]
+    if entry is not None and entry[0]() is g and entry[1] < i:
+        _stored[0] = (entry[0], i, entry[2])
+        return entry[2]
     gc = _chwn(g)
     if type(g) is np.ndarray:
-        _stored[0] = (weakref.ref(g, _forget), gc)
+        _stored[0] = (weakref.ref(g, _forget), i, gc)
     return gc
 
 
@@ -375,14 +378,14 @@ def _conv2d_vjp(i, g, out, x, w, *bias, stride, padding, dilation):
     if i == 0:
         if _on_tensors(g, w):
             return _conv2d_input_grad(g, w, x_shape=x.shape, **params)
-        return conv2d_input_grad(g, w, x.shape, stride, padding, dilation, _stored_g(g))
+        return conv2d_input_grad(g, w, x.shape, stride, padding, dilation, _stored_g(g, 0))
     if i == 1:
         if _on_tensors(x, g):
             return _conv2d_weight_grad(x, g, w_shape=w.shape, **params)
-        return conv2d_weight_grad(x, g, w.shape, stride, padding, dilation, _stored_g(g))
+        return conv2d_weight_grad(x, g, w.shape, stride, padding, dilation, _stored_g(g, 1))
     if _on_tensors(g):
         return g.sum(axis=(0, 2, 3))
-    gc = _stored_g(g)
+    gc = _stored_g(g, 2)
     return gc.reshape(len(gc), -1).sum(axis=1)  # along its memory
 
 

@@ -404,3 +404,19 @@ def test_integer_images_average_to_floats_and_keep_their_maxima():
     out = max_pool2d(x, 2)
     assert out.dtype == np.uint8
     np.testing.assert_array_equal(out.data, [[[[5, 7], [13, 15]]]])
+
+
+def test_a_rule_called_again_with_the_same_g_array_holding_new_values_uses_the_new_values():
+    # a replay (autograd.compile with buffers) may hand a rule the same array with new values: the copy
+    # of g is shared between one node's inputs only, never carried over to a later call for an input
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    rule = conv_module._conv2d.primitive.vjp
+    params = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1))
+    g = rng.standard_normal((2, 3, 3, 3))
+    out = conv2d(x, w, b).data
+    first = [rule(i, g, out, x, w, b, **params) for i in (0, 1, 2)]
+    g *= -2.0  # same array, new values
+    second = [rule(i, g, out, x, w, b, **params) for i in (1, 2)]  # the weight's first: no input 0 this time
+    np.testing.assert_allclose(second[0], -2.0 * first[1], rtol=1e-12)
+    np.testing.assert_allclose(second[1], -2.0 * first[2], rtol=1e-12)
