@@ -285,6 +285,9 @@ def _keepdims_shape(shape, axis):
     return tuple(1 if d in axis else s for d, s in enumerate(shape))
 
 
+_add_reduce = np.add.reduce  # what np.sum calls on an ndarray, without its Python-level dispatch (~2 µs)
+
+
 def _sum_vjp(i, g, out, x, *, axis, keepdims):
     shape = x.shape
     g = g.reshape(_keepdims_shape(shape, axis))
@@ -302,7 +305,7 @@ def _extremum_vjp(i, g, out, x, *, axis, keepdims):
     return g.reshape(kshape) * share.astype(x.dtype, copy=False)
 
 
-_sum = primitive(lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), vjp=_sum_vjp, name="sum",
+_sum = primitive(lambda x, *, axis, keepdims: _add_reduce(x, axis=axis, keepdims=keepdims), vjp=_sum_vjp, name="sum",
                  reads=(), label=_axes_label("sum"))
 _max = primitive(lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), vjp=_extremum_vjp, name="max",
                  label=_axes_label("max"))

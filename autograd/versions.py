@@ -32,18 +32,18 @@ def _owner(array):
     return array
 
 
-def mark_changed(t):
+def mark_changed(t, changed=_Clock.changed):
     """Stamp an in-place change of tensor ``t``'s data (through whichever view it was written)."""
     owner = t._data
     if owner.base is not None:
         owner = _owner(owner)
     _Clock.last_inplace = stamp = next_stamp()
     key = id(owner)
-    entry = _Clock.changed.get(key)
-    if entry is None or entry[0]() is not owner:
-        ref = weakref.ref(owner, lambda _, key=key, changed=_Clock.changed: changed.pop(key, None))  # (safe at exit)
-        entry = _Clock.changed[key] = [ref, 0]
-    entry[1] = stamp
+    entry = changed.get(key)
+    if entry is not None and entry[0]() is owner:
+        entry[1] = stamp
+    else:
+        changed[key] = [weakref.ref(owner, lambda _, key=key: changed.pop(key, None)), stamp]  # (safe at exit)
 
 
 def changed_since(a, stamp) -> bool:
