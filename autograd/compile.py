@@ -29,6 +29,7 @@ import numpy as np
 
 from autograd.compile_plan import NotReplayable, Stale, generate, resolve
 from autograd.compile_trace import RANDOM_PRIMITIVES, Recorder, Refusal
+from autograd.compile_trace import primitive as _primitive
 from autograd.grad_mode import _state, grad_enabled
 from autograd.primitive import primitive
 from autograd.tensor import Tensor
@@ -71,36 +72,41 @@ class CompiledFunction:
             raise TypeError(f"compile: optimizer must have zero_grad() and step(), got {type(optimizer).__name__}")
         self.fn, self.cache_size, self.buffers, self.optimizer = fn, cache_size, bool(buffers), optimizer
         self._cache = collections.OrderedDict()
+        self._last = None  # (key, entry) of the last call's signature
         self._warned = False
         self.stats = {"recordings": 0, "replays": 0, "eager": 0}
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        if Recorder.active() or _state.observer is not None or _state.anomaly:
+        if _primitive._tracer is not None or _state.observer is not None or _state.anomaly:
             # inside another compiled function's recording (be part of it), a watched backward
             # (backward_trace) or anomaly mode: what they look at happens only in eager mode
             return self._eager(args, kwargs)
-        objects = ()
-        if not kwargs and all(type(a) is Tensor or type(a) is np.ndarray for a in args):  # the common case, quickly
-            flat = args
-            key = (grad_enabled(), *[(a.data.shape, a.data.dtype, a.requires_grad) if type(a) is Tensor
-                                     else (a.shape, a.dtype) for a in args])
+        key = _quick_key(args) if not kwargs else None
+        if key is not None:  # the common case: Tensors and arrays only
+            flat, objects = args, ()
         else:
             flat, key, objects = [], [], []
             _flatten((args, kwargs), flat, key, objects)
             key = (grad_enabled(), tuple(key))
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._cache[key] = _Entry()
-            entry.objects = objects  # keeps the objects whose ids are in the key alive
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        last = self._last
+        if last is not None and last[0] == key:  # the signature of the last call: already the most recent
+            entry = last[1]
         else:
-            self._cache.move_to_end(key)
-        if entry.replay is not None and not entry.busy:  # (busy: called again from another thread meanwhile)
+            entry = self._cache.get(key)
+            if entry is None:
+                entry = self._cache[key] = _Entry()
+                entry.objects = objects  # keeps the objects whose ids are in the key alive
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(key)
+            self._last = (key, entry)
+        replay = entry.replay
+        if replay is not None and not entry.busy:  # (busy: called again from another thread meanwhile)
             entry.busy = True
             try:
-                result = entry.replay(flat)
+                result = replay(flat)
             except Stale:  # a parameter changed shape, dtype or requires_grad: record afresh
                 entry.replay = entry.source = entry.plan = None
             else:
@@ -173,6 +179,7 @@ class CompiledFunction:
     def reset(self):
         """Forget every recording (after changing Python state the function reads, e.g. ``model.eval()``)."""
         self._cache.clear()
+        self._last = None
         self._warned = False
 
 
@@ -187,6 +194,22 @@ def compile(fn: Callable | None = None, *, cache_size: int = 8, buffers: bool = 
     if fn is None:
         return lambda f: CompiledFunction(f, cache_size, buffers, optimizer)
     return CompiledFunction(fn, cache_size, buffers, optimizer)
+
+
+def _quick_key(args):
+    """The signature of positional ``args`` that are all Tensors or ndarrays (as ``_flatten`` would
+    tell them apart), or None for any other."""
+    key = [grad_enabled()]
+    for a in args:
+        kind = type(a)
+        if kind is Tensor:
+            data = a._data
+            key.append((data.shape, data.dtype, a.requires_grad))
+        elif kind is np.ndarray:
+            key.append((a.shape, a.dtype))
+        else:
+            return None
+    return tuple(key)
 
 
 def _flatten(value, flat, key, objects):

@@ -141,9 +141,11 @@ class Emitter:
         if not self.unrolled:
             w.names.update(_ostep=fused_step, _ochecked={})
             return ["_ostep(_O, _ochecked)"]
-        w.names.update(_sub=np.subtract, _mark=versions.mark_changed, _apply=apply_step, _update=type(opt)._update)
+        w.names.update(_sub=np.subtract, _mark_many=versions.mark_changed_many, _apply=apply_step,
+                       _update=type(opt)._update)
         lines = []
         for g, group in enumerate(opt.param_groups):
+            in_place = []  # the group's parameters subtracted from directly: stamped together after them
             options = opt._options(group)
             plain = _plain_sgd(opt, options)
             if self.updated[g] and not plain:
@@ -155,13 +157,19 @@ class Emitter:
                     continue
                 data, tensor = w.expr(("ext", p))[0], w.leaf(("ext", p))
                 if plain and p.data.base is None:
-                    # the data is guarded to own its memory; a read-only array makes NumPy refuse before writing
+                    # the data is guarded to own its memory; a read-only array makes NumPy refuse before
+                    # writing, and then Tensor's -= gives it a new array (stamped by _apply), or raises
+                    # as eager mode does, the parameters updated before it stamped first.
+                    # (casting='same_kind' is the ufuncs' default, as Tensor's -= passes it)
                     w.guards.append((f"{data}.base is None", (True,)))
-                    lines += [f"try: _sub({data}, {lr} * {tensor}._grad, out={data}, casting='same_kind')",
-                              f"except ValueError: _apply({tensor}, {data}, {lr} * {tensor}._grad)",
-                              f"else: _mark({tensor})"]
+                    done = w.bind("P", tuple(in_place))
+                    lines += [f"try: _sub({data}, {lr} * {tensor}._grad, out={data})",
+                              f"except Exception: _mark_many({done}); _apply({tensor}, {data}, {lr} * {tensor}._grad)"]
+                    in_place.append(p)
                 elif plain:
                     lines.append(f"_apply({tensor}, {data}, {lr} * {tensor}._grad)")
                 else:
                     lines.append(f"_apply({tensor}, {data}, _update({data}, {tensor}._grad, _st[{i}], {keywords}))")
+            if in_place:  # one stamp for them all (nothing is recorded between the changes)
+                lines.append(f"_mark_many({w.bind('P', tuple(in_place))})")
         return lines

@@ -18,10 +18,11 @@ deleting each array after its last use.  It creates no Tensor, except to return 
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 
-from autograd import compile_fold, compile_optim, engine
+from autograd import compile_fold, compile_inline, compile_optim, engine
 from autograd import ops as _ops
 from autograd.compile_optim import Stale
 from autograd.tensor import Tensor
@@ -170,7 +171,7 @@ class _Writer:
         self.names = {"_wrap": Tensor._wrap, "_ones": np.ones, "_asarray": np.asarray, "_ndarray": np.ndarray,
                       "_conform": _conform, "_assign": _assign, "_stale": _stale, "_Tensor": Tensor,
                       "_add_reduce": np.add.reduce, "_matmul": np.matmul,
-                      "_accumulated": engine._accumulated}
+                      "_accumulated": engine._accumulated, **compile_inline.NAMES}
         self.head = []  # statements reading the inputs and the tensors read at replay
         self.body = []  # (statement, names it uses)
         self.guards = []  # (source, value it must have): what a tensor read at replay must still be
@@ -226,14 +227,19 @@ class _Writer:
         self.expr(ref)
         return next(name for name, value in self.names.items() if value is ref[1] and name.startswith("E"))
 
-    def call(self, fn, refs, params, lead=()):
+    def operands(self, refs, params):
+        """Sources of the operands and of the parameters, and the variables they use."""
         parts = [self.expr(r) for r in refs]
         used = set().union(*(u for _, u in parts)) if parts else set()
-        text = [*lead, *(p for p, _ in parts)]
+        options = {}
         for key, ref in (params or {}).items():
-            source, u = self.expr(ref)
-            text.append(f"{key}={source}")
+            options[key], u = self.expr(ref)
             used |= u
+        return [p for p, _ in parts], options, used
+
+    def call(self, fn, refs, params, lead=()):
+        inputs, options, used = self.operands(refs, params)
+        text = [*lead, *inputs, *(f"{key}={source}" for key, source in options.items())]
         return f"{fn}({', '.join(text)})", used
 
 
@@ -257,7 +263,10 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
     reused = _reusable(ops, outputs) if buffers else set()
     for s, (prim, refs, params, shape, dtype) in enumerate(ops):
         # (sum's forward is np.sum, which calls add.reduce with these arguments: called directly)
-        source, used = w.call("_add_reduce" if prim is _SUM else w.bind("F", prim.forward), refs, params)
+        inputs, options, used = w.operands(refs, params)
+        source = compile_inline.forward(prim, inputs, options)
+        if source is None:
+            source, used = w.call("_add_reduce" if prim is _SUM else w.bind("F", prim.forward), refs, params)
         if s in reused:  # the ufunc writes into a buffer allocated once (a view, so a leaf never adopts it as .grad)
             source = f"{source[:-1]}, out={w.bind('B', np.empty(shape, dtype).view())})"
         w.body.append((f"v{s} = {'_asarray(' + source + ')' if shape == () else source}", used))
@@ -300,9 +309,9 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
             if g != f"g{s}":  # a constant the rule needs at replay
                 w.body.append((f"g{s} = {alias.pop(f'g{s}')}", set()))
             if prim.vjp is None:
-                source, used = f"g{s}", {f"g{s}"}
+                source, used, new = f"g{s}", {f"g{s}"}, False
             else:
-                source, used = _vjp_call(w, ops, prim, refs, params, k, s)
+                source, used, new = _vjp_call(w, ops, prim, refs, params, k, s)
             w.body.append((f"_t = {source}", used))
             fit = f"_conform(_t, {shape!r}, {w.bind('D', dtype)})"
             if hits is None:  # the first replay finds which gradients need the engine's unbroadcast or cast
@@ -312,9 +321,9 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
             elif site in hits:  # (fixed by the signature: the same at every replay)
                 w.body.extend((line, set()) for line in _fitting(w, hits[site], shape, dtype, fit))
             # a new array of the leaf's shape and dtype (checked by the first replay, else fitted):
-            # a product, a sum or a cast written here, or a sum of two gradients
+            # a product or an operator's result written here, a sum or a cast, or a sum of two gradients
             made = hits is not None and shape != () and (
-                (source.startswith("_matmul(") and site not in hits)
+                (new and site not in hits)
                 or (site in hits and w.body[-1][0].startswith(("_t = _add_reduce(", "_t = _t.astype("))))
             if sink in routed:  # (the sum of two fitted gradients: a new array)
                 w.body.append((f"{sink} = {alias.pop(sink, sink)} + _t", {sink} - set(alias)))
@@ -398,16 +407,23 @@ def _folded(w, ops, s, k, g, shape, dtype):
 
 
 def _vjp_call(w, ops, prim, refs, params, k, s):
-    """Source of the call of op ``s``'s rule for input ``k`` (written out for matmul of matrices)."""
+    """Source of op ``s``'s rule for input ``k``, the variables it uses, and whether its value is a new
+    array when it is an ndarray (written out for matmul of matrices and ``compile_inline``'s rules)."""
     if prim is _MATMUL and not params:
         a, b = (_shape_of(w, ops, r) for r in refs)
         if a is not None and b is not None and len(a[0]) == 2 and len(b[0]) == 2:
             # _matmul_vjp's common case (`g @ b.swapaxes(-1, -2)`, `a.swapaxes(-1, -2) @ g`): .T is that view
             other, used = w.expr(refs[1 - k])
             text = f"_matmul(g{s}, {other}.T)" if k == 0 else f"_matmul({other}.T, g{s})"
-            return text, used | {f"g{s}"}
+            return text, used | {f"g{s}"}, True
+    inputs, options, used = w.operands(refs, params)
+    constants = [r[1] if r[0] == "py" else compile_inline.NOT_CONSTANT for r in refs]
+    inline = compile_inline.vjp(prim, k, f"g{s}", f"v{s}", inputs, options, constants)
+    if inline is not None:  # (the variables it names: an operand a rule does not read is freed sooner)
+        source, new = inline
+        return source, set(re.findall(r"[A-Za-z_]\w*", source)) & (used | {f"g{s}", f"v{s}"}), new
     source, used = w.call(w.bind("R", prim.vjp), refs, params, lead=(str(k), f"g{s}", f"v{s}"))
-    return source, used | {f"g{s}", f"v{s}"}
+    return source, used | {f"g{s}", f"v{s}"}, False
 
 
 def _fitting(w, hit, shape, dtype, fit):

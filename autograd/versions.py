@@ -46,6 +46,23 @@ def mark_changed(t, changed=_Clock.changed):
         changed[key] = [weakref.ref(owner, lambda _, key=key: changed.pop(key, None)), stamp]  # (safe at exit)
 
 
+def mark_changed_many(tensors):
+    """Stamp in-place changes of several tensors' data made together (an optimizer step): one stamp
+    for all, which is what separate stamps say when nothing is recorded between the changes."""
+    _Clock.last_inplace = stamp = next_stamp()
+    changed = _Clock.changed
+    for t in tensors:
+        owner = t._data
+        if owner.base is not None:
+            owner = _owner(owner)
+        key = id(owner)
+        entry = changed.get(key)
+        if entry is None or entry[0]() is not owner:
+            ref = weakref.ref(owner, lambda _, key=key, changed=changed: changed.pop(key, None))
+            entry = changed[key] = [ref, 0]
+        entry[1] = stamp
+
+
 def changed_since(a, stamp) -> bool:
     """True when tensor ``a``'s data was changed in place after ``stamp``, through any view of its memory."""
     owner = _owner(a._data)
