@@ -15,10 +15,27 @@ import numpy as np
 
 from autograd import ops, shape_ops
 
-__all__ = ["NAMES", "NOT_CONSTANT", "forward", "forward_primitives", "vjp", "vjp_primitives"]
+__all__ = ["NAMES", "NOT_CONSTANT", "forward", "forward_primitives", "vjp", "vjp_into", "vjp_into_primitives",
+           "vjp_primitives"]
 
 NOT_CONSTANT = object()  # an operand whose value is known only at replay
-NAMES = {"_exp": np.exp, "_logaddexp": np.logaddexp, "_maximum": np.maximum, "_asarray": np.asarray}
+
+
+def _log_softmax(x, axis):
+    """``ops._log_softmax_forward``'s arithmetic with the reductions called directly (np.max and np.sum
+    call these ufuncs' reduce with the same arguments) and the last subtraction written into the
+    difference it no longer needs."""
+    if x.shape[axis] == 0:
+        return ops._log_softmax_forward(x, axis=axis)
+    shifted = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+    total = np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+    if total.dtype != shifted.dtype:  # (an integer x: the result is a new float array, as in the rule)
+        return shifted - total
+    return np.subtract(shifted, total, out=shifted)
+
+
+NAMES = {"_exp": np.exp, "_logaddexp": np.logaddexp, "_maximum": np.maximum, "_asarray": np.asarray,
+         "_multiply": np.multiply, "_divide": np.divide, "_add_reduce": np.add.reduce, "_log_softmax": _log_softmax}
 
 
 def _sub(k, g, out, a, b):
@@ -53,11 +70,28 @@ _VJPS: dict = {
 _VJPS = {prim: (prim.vjp, build) for prim, build in _VJPS.items()}
 _VJPS[ops.pow.primitive] = (ops.pow.primitive.vjp, _pow)
 
+# rules with keyword parameters: primitive -> (the VJP, source builder(k, g, out, *inputs, **params))
+_PARAM_VJPS = {ops._log_softmax.primitive: (  # (g.sum is add.reduce with the same arguments)
+    ops._log_softmax.primitive.vjp,
+    lambda k, g, out, x, *, axis: (f"{g} - _exp({out}) * _add_reduce({g}, axis={axis}, keepdims=True)", True))}
+
+# rules that are one ufunc of g and another operand, written into g when the replay no longer needs it:
+# primitive -> (the VJP, builder(k, g, out, *inputs) -> source with ``out={g}``, or None)
+_INTO: dict = {
+    ops.mul.primitive: lambda k, g, out, a, b: f"_multiply({g}, {b if k == 0 else a}, out={g})",
+    ops.div.primitive: lambda k, g, out, a, b: f"_divide({g}, {b}, out={g})" if k == 0 else None,
+    ops.exp.primitive: lambda k, g, out, x: f"_multiply({g}, {out}, out={g})",
+    ops.log.primitive: lambda k, g, out, x: f"_divide({g}, {x}, out={g})",
+    ops.relu.primitive: lambda k, g, out, x: f"_multiply({g}, _asarray({out}) > 0, out={g})",
+}
+_INTO = {prim: (prim.vjp, build) for prim, build in _INTO.items()}
+
 # primitive -> (the forward it was written for, source builder(*inputs, **params))
 _FORWARDS: dict = {
     ops.sigmoid.primitive: lambda x: f"_exp(-_logaddexp(0, -{x}))",  # (_sigmoid_forward's body)
     ops.relu.primitive: lambda x: f"_maximum({x}, 0)",
     shape_ops._getitem.primitive: lambda x, *, index: f"{x}[{index}]",
+    ops._log_softmax.primitive: lambda x, *, axis: f"_log_softmax({x}, {axis})",
 }
 _FORWARDS = {prim: (prim.forward, build) for prim, build in _FORWARDS.items()}
 
@@ -66,6 +100,11 @@ def vjp_primitives() -> dict:
     """{primitive: its number of inputs} for the VJPs written inline (for the tests)."""
     return {prim: sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in inspect.signature(build).parameters.values()) - 3
             for prim, (_, build) in _VJPS.items()}
+
+
+def vjp_into_primitives() -> list:
+    """The primitives whose VJP can be written into the incoming gradient (for the tests)."""
+    return list(_INTO)
 
 
 def forward_primitives() -> list:
@@ -102,13 +141,35 @@ def vjp(prim, k: int, g: str, out: str, inputs: list[str], params: dict[str, str
     ``constants``: each input's Python value when it is a constant baked into the replay, else
     ``NOT_CONSTANT``.  ``fresh``: the value is a new array when it is an ndarray (an operator's result).
     """
-    build = _usable(_VJPS, prim, prim.vjp)
-    if build is None or params:
-        return None
     args = [_atom(s) for s in inputs]
+    if params:
+        build = _usable(_PARAM_VJPS, prim, prim.vjp)
+        try:
+            return None if build is None else build(k, _atom(g), _atom(out), *args,
+                                                    **{key: _atom(v) for key, v in params.items()})
+        except TypeError:
+            return None
+    build = _usable(_VJPS, prim, prim.vjp)
+    if build is None:
+        return None
     try:
         if build is _pow:
             return _pow(k, _atom(g), _atom(out), *args, exponent=constants[1]) if len(args) == 2 else None
         return build(k, _atom(g), _atom(out), *args)
+    except TypeError:
+        return None
+
+
+def vjp_into(prim, k: int, g: str, out: str, inputs: list[str]) -> str | None:
+    """Source of ``prim``'s VJP for input ``k`` written into the array named ``g`` (``out=``), or None.
+
+    Bit for bit the rule's value only when that value has ``g``'s shape and dtype and ``g`` is an
+    array no one else reads afterwards: the caller checks both.
+    """
+    build = _usable(_INTO, prim, prim.vjp)
+    if build is None:
+        return None
+    try:
+        return build(k, _atom(g), _atom(out), *(_atom(s) for s in inputs))
     except TypeError:
         return None

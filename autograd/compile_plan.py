@@ -261,6 +261,8 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
         w.body.extend((line, set()) for line in emitter.zero())
     sites = itertools.count()
     reused = _reusable(ops, outputs) if buffers else set()
+    into = {}  # body index -> the operand its ufunc may write into, if that is the operand's last use
+    owned = _owned_values(ops, reused)
     for s, (prim, refs, params, shape, dtype) in enumerate(ops):
         # (sum's forward is np.sum, which calls add.reduce with these arguments: called directly)
         inputs, options, used = w.operands(refs, params)
@@ -269,6 +271,10 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
             source, used = w.call("_add_reduce" if prim is _SUM else w.bind("F", prim.forward), refs, params)
         if s in reused:  # the ufunc writes into a buffer allocated once (a view, so a leaf never adopts it as .grad)
             source = f"{source[:-1]}, out={w.bind('B', np.empty(shape, dtype).view())})"
+        elif shape != () and (_elementwise(prim.forward) or prim in _INLINE_UFUNCS) and not params:
+            dead = [f"v{r[1]}" for r in refs if r[0] == "v" and r[1] in owned and ops[r[1]][3:] == (shape, dtype)]
+            if dead:
+                into[len(w.body)] = dead
         w.body.append((f"v{s} = {'_asarray(' + source + ')' if shape == () else source}", used))
     for n, (root, events, leaves) in enumerate(walks):
         ones = np.ones(ops[root][3], ops[root][4])
@@ -280,7 +286,8 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
         w.body.append((f"given{n} = set()", set()))
         routed = set()
         fresh = set()  # leaf gradient variables known to hold an array made for them (not shared, not a view)
-        for event in events:
+        shared = set()  # gradient variables a rule may have passed on (as they are, or a view)
+        for position, event in enumerate(events):
             if event[0] == "step":
                 continue
             _, s, k, target = event
@@ -312,6 +319,14 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
                 source, used, new = f"g{s}", {f"g{s}"}, False
             else:
                 source, used, new = _vjp_call(w, ops, prim, refs, params, k, s)
+                if not new:  # (the rule's value may be g itself or a view of it)
+                    shared.add(f"g{s}")
+                elif (hits is not None and site not in hits and f"g{s}" in fresh and f"g{s}" not in shared
+                      and (shape, dtype) == ops[s][3:] and shape != () and not params
+                      and not any(e[0] != "step" and e[1] == s for e in events[position + 1:])):
+                    # g is an array made for this op's gradient, read by no later rule: written into
+                    written = compile_inline.vjp_into(prim, k, f"g{s}", f"v{s}", w.operands(refs, params)[0])
+                    source = written if written is not None else source
             w.body.append((f"_t = {source}", used))
             fit = f"_conform(_t, {shape!r}, {w.bind('D', dtype)})"
             if hits is None:  # the first replay finds which gradients need the engine's unbroadcast or cast
@@ -352,7 +367,7 @@ def generate(plan, args, hits=None, buffers=False, optimizer=None):
         lines.append(f"if ({', '.join(source for source, _ in w.guards)},) != {expected}: _stale(None)")
     if emitter is not None:
         lines += emitter.head()
-    lines += _with_deletes(w.body)
+    lines += _with_deletes(_written_into(w.body, into))
     return "def replay(args):\n" + "".join(f"    {line}\n" for line in lines), w.names
 
 
@@ -488,6 +503,41 @@ def _output(w, ref):
         w.expr(ref)
         return w.leaf(ref), set()
     return w.expr(ref)
+
+
+_INLINE_UFUNCS = (_ops.relu.primitive, _ops.sigmoid.primitive)  # (written inline as ufuncs of their operand)
+
+
+def _elementwise(fn) -> bool:
+    return isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1
+
+
+def _owned_values(ops, reused):
+    """The ops whose value is an array the replay made for it (a ufunc's result, not a buffer kept between
+    calls) that no op turns into a view (an index, a reshape): writing into it once it is dead touches no
+    other live value."""
+    owned = {s for s, (prim, *_) in enumerate(ops)
+             if (isinstance(prim.forward, np.ufunc) or prim in _INLINE_UFUNCS) and s not in reused}
+    for prim, refs, params, *_ in ops:
+        if not (isinstance(prim.forward, np.ufunc) or prim in _INLINE_UFUNCS or prim is _SUM):
+            owned -= {r[1] for r in (*refs, *(params or {}).values()) if r[0] == "v"}
+    return owned
+
+
+def _written_into(body, into):
+    """``body`` with each forward ufunc in ``into`` writing its result into an operand whose last use it is
+    (what NumPy's temporary elision does for ``a + b`` in hand-written code; the same bits)."""
+    last = {}
+    for i, (_, used) in enumerate(body):
+        for name in used:
+            last[name] = i
+    body = list(body)
+    for i, names in into.items():
+        dead = next((name for name in names if last.get(name) == i), None)
+        if dead is not None:
+            line, used = body[i]
+            body[i] = (f"{line[:-1]}, out={dead})", used)
+    return body
 
 
 def _with_deletes(body):

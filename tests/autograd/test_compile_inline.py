@@ -66,11 +66,49 @@ def test_each_inline_vjp_gives_its_rule_bits(prim, data):
 
 
 @settings(deadline=None, max_examples=150)
-@given(st.sampled_from([p for p in compile_inline.forward_primitives() if p.name != "getitem"]), st.data())
+@given(st.sampled_from([p for p in compile_inline.forward_primitives() if p.name not in ("getitem", "log_softmax")]),
+       st.data())
 def test_each_inline_forward_gives_its_forward_bits(prim, data):
     _, (x,) = data.draw(_operands(1))
     with np.errstate(all="ignore"):
         assert _same(_evaluate(compile_inline.forward(prim, ["x"], {}), {"x": x}), prim.forward(x))
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.data())
+def test_inline_log_softmax_forward_and_vjp_give_the_rule_bits(data):
+    prim = ops._log_softmax.primitive
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4))
+    x = data.draw(_values(dtype, shape))
+    axis = data.draw(st.integers(0, len(shape) - 1))
+    with np.errstate(all="ignore"):
+        out = _evaluate(compile_inline.forward(prim, ["x"], {"axis": "axis"}), {"x": x, "axis": axis})
+        assert _same(out, prim.forward(x, axis=axis)) and not np.shares_memory(out, x)
+        g = data.draw(_values(dtype, shape))
+        source, fresh = compile_inline.vjp(prim, 0, "g", "out", ["x"], {"axis": "axis"}, [compile_inline.NOT_CONSTANT])
+        got = _evaluate(source, {"g": g, "out": out, "x": x, "axis": axis})
+        assert fresh and _same(got, prim.vjp(0, g, out, x, axis=axis)) and not np.shares_memory(got, g)
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.sampled_from(sorted(compile_inline.vjp_into_primitives(), key=lambda p: p.name)), st.data())
+def test_each_vjp_written_into_g_gives_its_rule_bits(prim, data):
+    """Where the rule's value has g's shape and dtype and is not 0-d (what the replay checks first), writing it into g
+    gives the same bits, in g's memory."""
+    arity = _VJPS[prim]
+    dtype, inputs = data.draw(_operands(arity))
+    with np.errstate(all="ignore"):
+        out = np.asarray(prim.forward(*inputs))
+        g = data.draw(_values(dtype, out.shape))
+        for k in range(arity):
+            want = prim.vjp(k, g, out, *inputs)
+            source = compile_inline.vjp_into(prim, k, "g", "out", ["a", "b"][:arity])
+            if source is None or g.ndim == 0 or np.shape(want) != g.shape or np.asarray(want).dtype != g.dtype:
+                continue
+            into = g.copy()
+            got = _evaluate(source, dict(zip(["g", "out", "a", "b"], [into, out, *inputs])))
+            assert got is into and _same(got, want), (prim.name, k, source)
 
 
 @pytest.mark.parametrize("index", [(slice(1, None), [0, 2]), (np.array([1, 0, 1]), slice(None)), 1, Ellipsis,
@@ -121,3 +159,53 @@ def test_replay_with_every_inline_rule_equals_eager_mode(dtype):
     assert "_exp(-_logaddexp(0, -" in source and "* (2.0 * " in source and "(1.0 - " in source
     # called: only pow's rule for the tensor exponent (both inputs); getitem's is folded, the rest inline
     assert source.count("_t = R") == 2 and re.search(r"v\d+ = v\d+\[", source)
+
+
+def test_replay_writes_into_dead_temporaries_with_eager_bits():
+    """The bias add into the product, ReLU into the sum, ReLU's VJP into the incoming gradient: the same bits
+    as eager mode, and never into a value still read later (the pre-activation kept for a second use)."""
+    rng = np.random.default_rng(1)
+    shapes = [(6, 5), (5,), (5, 3), (3,)]
+    w = [Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    twins = [Tensor(p.data.copy(), requires_grad=True) for p in w]
+
+    def make(params):
+        def step(x, y):
+            w1, b1, w2, b2 = params
+            z = Tensor(x) @ w1 + b1
+            h = z.relu()
+            logp = (h @ w2 + b2 + z[:, :3] * 0.5).log_softmax(axis=1)
+            loss = -logp[np.arange(4), y].mean()
+            loss.backward()
+            return loss
+        return step
+
+    compiled = compile(make(twins))
+    for _ in range(5):
+        x, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+        for p in (*w, *twins):
+            p.grad = None
+        assert _same(make(w)(x, y).data, compiled(x, y).data)
+        for pe, pc in zip(w, twins):
+            assert _same(pe.grad, pc.grad)
+    source = compiled.sources[0]
+    assert re.search(r"v(\d+) = _maximum\(v\d+, 0\)\n", source)  # z is indexed later: not written into
+    assert re.search(r"v\d+ = F\d+\(v(\d+), x\d+, out=v\1\)", source)  # (h @ w2) + b2 into the product
+    assert "_log_softmax(" in source and re.search(r"_multiply\((g\d+), _asarray\(v\d+\) > 0, out=\1\)", source)
+
+
+def test_a_value_something_views_is_never_written_into():
+    """``h`` is dead after ``h * 3.0`` but the returned reshape is a view of it: the product gets its own array."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def fn(x):
+        h = Tensor(x) * w
+        h.sum().backward()
+        return h.reshape(2, 1), h * 3.0
+
+    compiled = compile(fn)
+    for k in range(5):
+        w.grad = None
+        x = np.array([0.5, -1.0]) * (k + 1)
+        view, product = compiled(x)
+        assert _same(view.data, (x * w.data).reshape(2, 1)) and _same(product.data, x * w.data * 3.0)
