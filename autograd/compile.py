@@ -88,7 +88,7 @@ class CompiledFunction:
         else:
             flat, key, objects = [], [], []
             _flatten((args, kwargs), flat, key, objects)
-            key = (grad_enabled(), tuple(key))
+            key = (grad_enabled(), tuple(key), _aliasing(flat))
         last = self._last
         if last is not None and last[0] == key:  # the signature of the last call: already the most recent
             entry = last[1]
@@ -200,7 +200,11 @@ def _quick_key(args):
     """The signature of positional ``args`` that are all Tensors or ndarrays (as ``_flatten`` would
     tell them apart), or None for any other."""
     key = [grad_enabled()]
+    seen = set()
     for a in args:
+        if id(a) in seen:  # the same object twice: the general path keys the aliasing
+            return None
+        seen.add(id(a))
         kind = type(a)
         if kind is Tensor:
             data = a._data
@@ -210,6 +214,15 @@ def _quick_key(args):
         else:
             return None
     return tuple(key)
+
+
+def _aliasing(flat):
+    """None when the inputs are distinct objects, else each one's first position: a step recorded with
+    ``f(x, x)`` reads one array for both, so ``f(x, y)`` must be recorded on its own."""
+    ids = [id(a) for a in flat]
+    if len(set(ids)) == len(ids):
+        return None
+    return tuple(ids.index(i) for i in ids)
 
 
 def _flatten(value, flat, key, objects):

@@ -113,10 +113,13 @@ class Emitter:
         w, opt = self.w, self.optimizer
         w.names.update(_O=opt, _recheck=recheck, _checked=[None] * len(opt.param_groups))
         groups = w.bind("PG", opt.param_groups)
+        # the same groups, lists and parameter objects (a parameter replaced in its list is another tensor)
         lines = ["_og = _O.param_groups",
                  f"if _og is not {groups} or len(_og) != {len(opt.param_groups)}"
                  + "".join(f" or _og[{g}]['params'] is not {w.bind('PL', group['params'])}"
                            f" or len(_og[{g}]['params']) != {len(group['params'])}"
+                           + "".join(f" or _og[{g}]['params'][{k}] is not {w.bind('P', p)}"
+                                     for k, p in enumerate(group["params"]))
                            for g, group in enumerate(opt.param_groups)) + ": _stale(None)"]
         for g, group in enumerate(opt.param_groups):
             options = opt._options(group)

@@ -564,3 +564,21 @@ def test_leaf_gradients_written_out_accumulate_as_backward_does():
     compiled_params[0].grad = None
     compiled(x)
     assert compiled_params[0].grad is not held and np.array_equal(held, eager_params[0].grad)
+
+
+@pytest.mark.parametrize("kwargs", [False, True])
+def test_one_object_passed_twice_is_a_signature_of_its_own(kwargs):
+    # recorded with f(x, x), the step reads one array for both arguments: f(x, y) must not replay that
+    def f(a, b):
+        return (a * 2.0 + b).sum()
+
+    compiled = compile(f)
+    x, y = Tensor(np.ones(3)), Tensor(np.full(3, 10.0))
+    call = (lambda a, b: compiled(a, b=b)) if kwargs else compiled
+    for _ in range(3):
+        assert call(x, x).item() == 9.0
+    for _ in range(3):
+        assert call(x, y).item() == 36.0
+        assert call(y, x).item() == 63.0
+    assert call(x, x).item() == 9.0
+    assert compiled.cache_info()["signatures"] == 2  # (x, x), and two distinct tensors

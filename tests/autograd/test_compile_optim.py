@@ -140,3 +140,35 @@ def test_parameters_updated_before_a_read_only_one_are_stamped_changed():
     assert pc[1].data.flags.writeable
     with pytest.raises(RuntimeError, match="changed in place"):
         saved.backward()
+
+
+def test_a_parameter_replaced_in_the_optimizers_list_is_recorded_again():
+    # the step reads the parameters through the list the closure holds (params), the optimizer through its groups:
+    # replacing one object in both is another tensor, which the replay must not update in the old one's place
+    (pe, pc) = _twins(seed=4)
+    oe, oc = nn.Adam(pe, lr=1e-2), nn.Adam(pc, lr=1e-2)
+    compiled = compile(_step(pc), optimizer=oc)
+    rng = np.random.default_rng(5)
+    for call in range(8):
+        if call == 4:
+            for params, opt in ((pe, oe), (pc, oc)):
+                params[0] = Tensor(params[0].data * 0.5, requires_grad=True)
+                opt.param_groups[0]["params"][0] = params[0]
+                opt.state[0][0] = {}
+            compiled.reset()  # the step's own closure read params[0]: Python state, reset after changing it
+        _check(pe, pc, oe, oc, compiled, rng.normal(size=(4, 3)))
+    assert compiled.cache_info()["recordings"] == 4  # two, and two after the reset
+
+
+def test_a_replaced_parameter_only_in_the_optimizer_is_not_updated_through_the_old_code():
+    # without reset(): the optimizer's list changed under an unchanged step, so its guard records again
+    (pe, pc) = _twins(seed=6)
+    oe, oc = nn.SGD(pe, lr=0.1), nn.SGD(pc, lr=0.1)
+    compiled = compile(_step(pc), optimizer=oc)
+    rng = np.random.default_rng(7)
+    for call in range(7):
+        if call == 4:
+            extra_e, extra_c = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+            oe.param_groups[0]["params"][1], oc.param_groups[0]["params"][1] = extra_e, extra_c
+        _check(pe, pc, oe, oc, compiled, rng.normal(size=(4, 3)))
+    assert compiled.cache_info()["recordings"] == 4
