@@ -13,7 +13,8 @@ When a replay would not be what eager mode does, the function runs eagerly inste
 warning (a Python decision on a value: ``bool(t)``, ``float(t)``, ``.item()``, ``if t > 0``; an array
 computed from the inputs with NumPy outside autograd; ``autograd.grad`` / ``create_graph``;
 ``retain_grad()``; anomaly mode), or refuses with an error (an optimizer step, ``zero_grad()`` or
-gradient clipping inside the function: do them outside it).  Parameters are read at each replay,
+gradient clipping inside the function: pass the optimizer, ``compile(fn, optimizer=opt)``, or do
+them outside it).  Parameters are read at each replay,
 so in-place updates between calls (optimizer steps, ``load_state_dict``) are seen.  Python state
 the function reads (``model.training``, a learning rate in an attribute) is fixed at recording:
 call ``.reset()`` after changing it.
