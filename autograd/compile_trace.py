@@ -144,11 +144,7 @@ class Recorder:
 
     # ---------------------------------------------------------------- the forward
     def __call__(self, prim, inputs, params, run):
-        primitive._tracer = None
-        try:
-            out = run(*inputs) if run is not None else primitive.apply(prim, inputs, params)
-        finally:
-            primitive._tracer = self
+        out = primitive.apply_untraced(prim, inputs, params)  # (another thread's ops run here too: not recorded)
         if threading.get_ident() == self.thread:
             self._record(prim, inputs, params or None, out, unary=run is not None and len(inputs) == 1)
         return out

@@ -176,7 +176,8 @@ def _saved(prim, args, arrays):
 
 
 # autograd.compile's tracer while it records a step (None otherwise: one global read per op);
-# called as _tracer(prim, inputs, params, run) in place of the op, it runs the op and records it
+# called as _tracer(prim, inputs, params, run) in place of the op, it runs the op (with apply_untraced,
+# never by clearing this global, which other threads read) and records it
 _tracer = None
 
 
@@ -184,6 +185,11 @@ def apply(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
     """Run ``prim`` on ``inputs`` (Tensors or constants) with keyword ``params``, recording when needed."""
     if _tracer is not None:
         return _tracer(prim, inputs, params, None)
+    return apply_untraced(prim, inputs, params)
+
+
+def apply_untraced(prim: Primitive, inputs, params: dict | None = None) -> Tensor:
+    """``apply`` without the tracer: what the tracer runs for each op it sees."""
     arrays = []
     record = converted = False
     for a in inputs:

@@ -582,3 +582,45 @@ def test_one_object_passed_twice_is_a_signature_of_its_own(kwargs):
         assert call(y, x).item() == 63.0
     assert call(x, x).item() == 9.0
     assert compiled.cache_info()["signatures"] == 2  # (x, x), and two distinct tensors
+
+
+def test_another_threads_op_during_a_recording_neither_hides_ops_nor_leaves_the_tracer_set():
+    # thread B runs an eager op that is still inside the recorder when A's ops continue and A's recording
+    # ends: A's ops must be recorded all the same, and nothing of the recording may stay active afterwards
+    import importlib
+    import threading
+
+    primitive_module = importlib.import_module("autograd.primitive")  # (autograd.primitive is the function)
+
+    inside, release, recording = threading.Event(), threading.Event(), threading.Event()
+
+    def blocking(x):
+        inside.set()
+        release.wait(10)
+        return x * 1.0
+
+    slow = primitive_module.primitive(blocking, vjp=None, name="blocking")
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def step(x):
+        if not recording.is_set():
+            recording.set()
+            assert inside.wait(10)  # B is now inside the recorder, running its op
+        loss = ((Tensor(x) * w).sum() * 3.0)
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    other = threading.Thread(target=lambda: recording.wait(10) and slow(Tensor(np.ones(2))))
+    other.start()
+    x = np.array([0.5, -1.0])
+    first = compiled(x)
+    release.set()
+    other.join(10)
+    assert primitive_module._tracer is None
+    w.grad = None
+    for _ in range(3):
+        assert compiled(x).item() == first.item()
+        np.testing.assert_array_equal(w.grad, 3.0 * x)
+        w.grad = None
+    assert compiled.cache_info()["replays"] >= 1
