@@ -32,12 +32,11 @@ def _owner(array):
     return array
 
 
-def mark_changed(t, changed=_Clock.changed):
-    """Stamp an in-place change of tensor ``t``'s data (through whichever view it was written)."""
+def _stamp_owner(t, stamp, changed=_Clock.changed):
+    """Keep ``stamp`` as the last in-place change of the array that owns ``t``'s data."""
     owner = t._data
     if owner.base is not None:
         owner = _owner(owner)
-    _Clock.last_inplace = stamp = next_stamp()
     key = id(owner)
     entry = changed.get(key)
     if entry is not None and entry[0]() is owner:
@@ -46,21 +45,18 @@ def mark_changed(t, changed=_Clock.changed):
         changed[key] = [weakref.ref(owner, lambda _, key=key: changed.pop(key, None)), stamp]  # (safe at exit)
 
 
+def mark_changed(t):
+    """Stamp an in-place change of tensor ``t``'s data (through whichever view it was written)."""
+    _Clock.last_inplace = stamp = next_stamp()
+    _stamp_owner(t, stamp)
+
+
 def mark_changed_many(tensors):
     """Stamp in-place changes of several tensors' data made together (an optimizer step): one stamp
     for all, which is what separate stamps say when nothing is recorded between the changes."""
     _Clock.last_inplace = stamp = next_stamp()
-    changed = _Clock.changed
     for t in tensors:
-        owner = t._data
-        if owner.base is not None:
-            owner = _owner(owner)
-        key = id(owner)
-        entry = changed.get(key)
-        if entry is None or entry[0]() is not owner:
-            ref = weakref.ref(owner, lambda _, key=key, changed=changed: changed.pop(key, None))
-            entry = changed[key] = [ref, 0]
-        entry[1] = stamp
+        _stamp_owner(t, stamp)
 
 
 def changed_since(a, stamp) -> bool:
