@@ -14,7 +14,7 @@ import numpy as np
 from autograd import anomaly, versions
 from autograd.grad_mode import _state, enable_grad, name_scope, no_grad
 from autograd.primitive import Primitive, apply
-from autograd.tensor import Tensor
+from autograd.tensor import _MANY, _ONE, _RELEASED, Tensor
 
 
 def unbroadcast(grad, shape):
@@ -92,12 +92,12 @@ _SEED = Primitive("seed", None, lambda k, g, out, *roots: g[k], reads=())
 
 
 class _Seed:
-    __slots__ = ("_inputs",)
-    _prim, _params, _data, _retain = _SEED, None, None, False
+    __slots__ = ("_in0", "_in1")
+    _op, _prim, _data, _where = _SEED, _SEED, None, None
     _stamp = float("inf")  # newer than any tensor: processed first, never checked for in-place changes
 
     def __init__(self, roots):
-        self._inputs = tuple(roots)
+        self._in0, self._in1 = tuple(roots), _MANY
 
 
 def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
@@ -122,18 +122,28 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             key, t = heappushpop(heap, carry)
             carry = None
         g = pending.pop(key)
-        inputs = t._inputs
-        if inputs is None:
+        second = t._in1  # (the inputs' slots: see Tensor)
+        if second is _ONE:
+            inputs = (t._in0,)
+        elif second is _MANY:
+            inputs = t._in0
+        elif second is _RELEASED:
             raise _released_error()
+        else:
+            inputs = (t._in0, second)
         if wanted is not None and id(t) in wanted:
             found[id(t)] = [t, g]
-        if t._retain and first_order:
+        if t._where is not None and first_order and t._retain:
             t._grad = np.array(g, dtype=t._data.dtype) if t._grad is None else _accumulated(t, g)
         if observer is not None and t is not seed:
             observer.step(t, g)
         if last_change > t._stamp:
             versions.check_unchanged(t)
-        prim, params = t._prim, t._params
+        prim = t._op
+        if type(prim) is tuple:
+            prim, params = prim
+        else:
+            params = None
         vjp = prim.vjp
         if vjp is None:  # the identity rule: the gradient passes through, nothing is read
             out, values = None, ()
@@ -172,7 +182,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
                 if observer is not None:
                     observer.send(t, k, a, ga)
             # route ga: gather it for a leaf, or add it to a recorded tensor's pending sum and queue that
-            if a._prim is None:
+            if a._op is None:
                 akey = id(a)
                 if wanted is None or akey in wanted:
                     entry = found.get(akey)
@@ -190,7 +200,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
                     heappush(heap, carry)
                 carry = (akey, a)
         if not retain_graph:
-            t._inputs = None
+            t._in0, t._in1 = None, _RELEASED
     return found
 
 

@@ -28,9 +28,9 @@ from collections.abc import Callable
 import numpy as np
 
 from autograd.grad_mode import grad_enabled
-from autograd.tensor import Tensor, as_operand
+from autograd.tensor import _ONE, Tensor, as_operand
 
-_record, _wrap = Tensor._record, Tensor._wrap
+_record, _record_inputs, _wrap = Tensor._record, Tensor._record_inputs, Tensor._wrap
 _ndarray, _generic, _asarray = np.ndarray, np.generic, np.asarray  # (read on every op: one lookup, not two)
 
 _READS = frozenset({"inputs", "out"})
@@ -212,8 +212,8 @@ def apply_untraced(prim: Primitive, inputs, params: dict | None = None) -> Tenso
             for key, value in params.items():  # the rule reads them later: keep arrays the caller cannot change
                 if type(value) is np.ndarray and value.flags.writeable:
                     params = {**params, key: value.copy()}
-            return _record(out, prim, tuple(inputs), params)
-        return _record(out, prim, tuple(inputs), None)
+            return _record_inputs(out, prim, inputs, params)
+        return _record_inputs(out, prim, inputs, None)
     return _wrap(out)
 
 
@@ -253,7 +253,7 @@ def _binary(prim):
                     a = a.copy()
                 elif not rb and type(b) is _ndarray and b.flags.writeable:
                     b = b.copy()
-            return _record(out, prim, (a, b), None)
+            return _record(out, prim, a, b, None)
         return _wrap(out)
 
     return op
@@ -275,7 +275,7 @@ def _unary(prim):
         if type(out) is not _ndarray:
             out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
         if x.requires_grad and grad_enabled() and (float_out or out.dtype.kind == "f"):
-            return _record(out, prim, (x,), None)
+            return _record(out, prim, x, _ONE, None)
         return _wrap(out)
 
     return op

@@ -1,9 +1,9 @@
 """``Tensor``: an ndarray that records the primitive operations applied to it.
 
 A recorded tensor is its own graph node: ``_prim`` is the primitive that produced it,
-``_inputs`` its inputs (tensors or constants) and ``_params`` its keyword parameters.  Nodes point only
-at their inputs, never at their outputs, so a graph holds no reference cycles and is freed by
-reference counting alone.
+``_inputs`` its inputs (tensors or constants) and ``_params`` its keyword parameters (read from the
+slots ``_op``, ``_in0`` and ``_in1``).  Nodes point only at their inputs, never at their outputs, so a graph holds
+no reference cycles and is freed by reference counting alone.
 """
 
 import numpy as np
@@ -14,6 +14,32 @@ from autograd.grad_mode import _Process, _state, current_scope, grad_enabled
 _next_stamp = versions.next_stamp
 
 _FLOAT_KINDS = "f"
+
+
+class _Marker:
+    """A value of the ``_in1`` slot that is not an input."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return self._name
+
+
+# Most nodes have one or two inputs: they sit in two slots, not in a tuple of their own (a tuple is
+# 48-56 more bytes per node and one more object for the cyclic collector to scan)
+_ONE, _MANY, _RELEASED = _Marker("_ONE"), _Marker("_MANY"), _Marker("_RELEASED")
+
+
+class _Labels:
+    """What a tensor with a name or a retained gradient keeps in its ``_where`` slot (each its own)."""
+
+    __slots__ = ("name", "scope", "retain")
+
+    def __init__(self, name, scope, retain):
+        self.name, self.scope, self.retain = name, scope, retain
 _ndarray = np.ndarray
 # set by autograd.compile while it traces: told of item() / bool() (so float, int, index) on a tensor
 _value_guard = None
@@ -68,18 +94,21 @@ class Tensor:
     requires grad becomes float64.  ``name`` labels the tensor in graph images.
     """
 
+    # Eight slots: 96 bytes, what a node of a long scalar graph costs besides its array.  The rarer
+    # attributes share slots: see the properties _prim, _params, _inputs, name, _scope and _retain.
     __slots__ = {  # name: docstring (help() shows them)
         "_data": "The values (see the ``data`` property).",
         "_grad": "The accumulated gradient (see the ``grad`` property).",
         "requires_grad": "True when the operations applied to this tensor are recorded for backward().",
-        "name": "A label for graph images and error messages, or None.",
-        "_prim": "The primitive that produced this tensor; None for a leaf.",
-        "_inputs": "The primitive's inputs (Tensors or constants); None once backward() released them.",
-        "_params": "The primitive's keyword parameters (a dict), or None.",
+        "_op": "The primitive that produced this tensor, or (primitive, params) when it has keyword "
+               "parameters; None for a leaf.",
+        "_in0": "The primitive's first input (a Tensor or a constant), or a tuple of all its inputs (see _in1).",
+        "_in1": "Its second input, or _ONE (one input), _MANY (_in0 holds them all), _RELEASED (backward() "
+                "released them); None for a leaf.",
         "_stamp": "The clock stamp of the recording; reverse stamp order is a topological order. In anomaly "
                   "mode it also holds where the op was called (see anomaly.trace_of).",
-        "_scope": "The name scopes the tensor was recorded in (a tuple), or None.",
-        "_retain": "True when backward() keeps this intermediate's gradient in .grad.",
+        "_where": "The name scopes the tensor was recorded in (a tuple) or None; or, once the tensor has a "
+                  "name or retains its gradient, a _Labels holding those and the scopes.",
     }
 
     __array_priority__ = 1000
@@ -102,13 +131,11 @@ class Tensor:
         self._data = array
         self._grad = None
         self.requires_grad = bool(requires_grad)
-        self.name = None if name is None else str(name)
-        self._prim = None
-        self._inputs = None
-        self._params = None
+        self._op = None
+        self._in0 = None
+        self._in1 = None
         self._stamp = 0
-        self._scope = None
-        self._retain = False
+        self._where = None if name is None else _Labels(str(name), None, False)
 
     # ----- construction used by the operations (no validation, no copy) -----
     @staticmethod
@@ -118,32 +145,93 @@ class Tensor:
         t._data = data
         t._grad = None
         t.requires_grad = False
-        t.name = None
-        t._prim = None
-        t._inputs = None
-        t._params = None
+        t._op = None
+        t._in0 = None
+        t._in1 = None
         t._stamp = 0
-        t._scope = None
-        t._retain = False
+        t._where = None
         return t
 
     @staticmethod
-    def _record(data, prim, inputs, params):
-        """A recorded tensor: the output ``data`` of primitive ``prim`` applied to ``inputs`` with ``params``."""
+    def _record(data, prim, in0, in1, params):
+        """A recorded tensor: the output ``data`` of primitive ``prim`` applied to inputs ``in0, in1`` (as
+        stored in the slots of those names: ``in1`` may be ``_ONE`` or ``_MANY``) with ``params``."""
         t = object.__new__(Tensor)
         t._data = data
         t._grad = None
         t.requires_grad = True
-        t.name = None
-        t._prim = prim
-        t._inputs = inputs
-        t._params = params
+        t._op = prim if params is None else (prim, params)
+        t._in0 = in0
+        t._in1 = in1
         t._stamp = _next_stamp()
-        t._scope = current_scope()
-        t._retain = False
+        t._where = current_scope()
         if _Process.anomaly_threads and _state.anomaly:  # one integer test when anomaly mode is off
             t._stamp = anomaly.traced(t._stamp)
         return t
+
+    @staticmethod
+    def _record_inputs(data, prim, inputs, params):
+        """``_record`` for a sequence of any number of inputs."""
+        if len(inputs) == 2:
+            return Tensor._record(data, prim, inputs[0], inputs[1], params)
+        if len(inputs) == 1:
+            return Tensor._record(data, prim, inputs[0], _ONE, params)
+        return Tensor._record(data, prim, tuple(inputs), _MANY, params)
+
+    # ----- the node's parts that share slots -----
+    @property
+    def _prim(self):
+        """The primitive that produced this tensor; None for a leaf."""
+        op = self._op
+        return op[0] if type(op) is tuple else op
+
+    @property
+    def _params(self):
+        """The primitive's keyword parameters (a dict), or None."""
+        op = self._op
+        return op[1] if type(op) is tuple else None
+
+    @property
+    def _inputs(self):
+        """The primitive's inputs as a tuple (Tensors or constants); None for a leaf or once backward()
+        released them."""
+        second = self._in1
+        if second is None or second is _RELEASED:
+            return None
+        if second is _ONE:
+            return (self._in0,)
+        if second is _MANY:
+            return self._in0
+        return (self._in0, second)
+
+    @property
+    def name(self):
+        """A label for graph images and error messages, or None."""
+        where = self._where
+        return where.name if type(where) is _Labels else None
+
+    @name.setter
+    def name(self, value):
+        if value is not None or type(self._where) is _Labels:
+            self._labels().name = None if value is None else str(value)
+
+    @property
+    def _scope(self):
+        """The name scopes the tensor was recorded in (a tuple), or None."""
+        where = self._where
+        return where.scope if type(where) is _Labels else where
+
+    @property
+    def _retain(self):
+        """True when backward() keeps this intermediate's gradient in .grad."""
+        where = self._where
+        return type(where) is _Labels and where.retain
+
+    def _labels(self):
+        where = self._where
+        if type(where) is not _Labels:
+            self._where = where = _Labels(None, where, False)
+        return where
 
     # ----- attributes -----
     @property
@@ -169,7 +257,7 @@ class Tensor:
     @property
     def is_leaf(self):
         """True for tensors made by the user rather than recorded by an operation."""
-        return self._prim is None
+        return self._op is None
 
     @property
     def T(self):
@@ -283,7 +371,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` on a leaf in place (integer data becomes float64); returns self."""
-        if self._prim is not None:
+        if self._op is not None:
             if not requires_grad:
                 raise RuntimeError("requires_grad_(False) on a recorded tensor: use detach() instead")
             return self
@@ -295,7 +383,7 @@ class Tensor:
     def retain_grad(self):
         """Keep this intermediate tensor's gradient in ``.grad`` after ``backward`` (as leaves do)."""
         if self.requires_grad:
-            self._retain = True
+            self._labels().retain = True
         return self
 
     def backward(self, gradient=None, retain_graph=False):
@@ -382,7 +470,7 @@ class Tensor:
     # ----- in-place operators: in place when nothing is recorded, else a new recorded tensor -----
     def _inplace(self, other, ufunc, symbol, out_of_place):
         if grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            if self._prim is None and self.requires_grad:
+            if self._op is None and self.requires_grad:
                 raise self._leaf_update_error(symbol)
             return out_of_place(self, other)
         value = other._data if isinstance(other, Tensor) else as_operand(other, symbol)
@@ -456,7 +544,7 @@ class Tensor:
         """``t @= m``: in place when nothing is recorded (the product must keep t's shape), else a new tensor."""
         recording = grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
         if recording:
-            if self._prim is None and self.requires_grad:
+            if self._op is None and self.requires_grad:
                 raise self._leaf_update_error("@=")
             return ops.matmul(self, other)
         product = ops.matmul(self, other)._data
