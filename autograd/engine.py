@@ -14,7 +14,7 @@ import numpy as np
 from autograd import anomaly, versions
 from autograd.grad_mode import _state, enable_grad, name_scope, no_grad
 from autograd.primitive import Primitive, apply
-from autograd.tensor import _MANY, _ONE, _RELEASED, Tensor
+from autograd.tensor import _MANY, _ONE, _RELEASED, Tensor, _Labels
 
 
 def unbroadcast(grad, shape):
@@ -113,6 +113,7 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
     found = {}  # id -> [tensor, gradient] for the leaves (and the tensors grad() asked for)
     observer, checking = _state.observer, _state.anomaly
     watching = observer is not None or checking
+    special = wanted is not None or observer is not None
     last_change = versions.last_change()  # nothing is changed in place during the walk
     first_order = not create_graph
     while heap or carry is not None:
@@ -131,12 +132,14 @@ def _run(roots, root_grads, retain_graph, create_graph, wanted=None):
             raise _released_error()
         else:
             inputs = (t._in0, second)
-        if wanted is not None and id(t) in wanted:
-            found[id(t)] = [t, g]
-        if t._where is not None and first_order and t._retain:
+        if special:  # (one test per tensor for what is rare: grad()'s targets, observers)
+            if wanted is not None and id(t) in wanted:
+                found[id(t)] = [t, g]
+            if observer is not None and t is not seed:
+                observer.step(t, g)
+        where = t._where
+        if where is not None and type(where) is _Labels and where.retain and first_order:
             t._grad = np.array(g, dtype=t._data.dtype) if t._grad is None else _accumulated(t, g)
-        if observer is not None and t is not seed:
-            observer.step(t, g)
         if last_change > t._stamp:
             versions.check_unchanged(t)
         prim = t._op

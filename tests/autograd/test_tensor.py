@@ -1,6 +1,8 @@
 """``Tensor`` itself (issue 2, section 2) and bad input getting a clear error (section 7)."""
+import gc
 import inspect
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -510,3 +512,49 @@ def test_reductions_and_softmax_with_an_empty_other_axis_return_empty_results():
         assert z.grad.shape == (2, 0)
     with pytest.raises(ValueError, match=r"max: the reduced part of the tensor of shape \(0, 3\) is empty"):
         x.max(axis=0)
+
+
+# ---------------------------------------------------------------- the node's slots
+def test_a_tensor_is_eight_slots_and_a_node_keeps_no_inputs_tuple():
+    # the long-chain memory budget rests on this: 96 bytes per tensor, inputs in the tensor's own slots
+    x = Tensor(np.ones(1), requires_grad=True)
+    y = x * 2.0
+    assert sys.getsizeof(y) <= 96
+    assert sum(r is x for r in gc.get_referents(y)) == 1
+    assert not any(type(r) is tuple for r in gc.get_referents(y))
+
+
+def test_inputs_and_params_read_back_for_every_arity():
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    w = Tensor(np.ones(3), requires_grad=True)
+    unary, binary, with_params = x.exp(), x * w, x.sum(axis=1)
+    stacked = ag.concatenate([x, x, x], axis=0)
+    assert unary._inputs == (x,) and unary._params is None and unary._prim.name == "exp"
+    assert binary._inputs == (x, w) and binary._params is None and binary._prim.name == "mul"
+    assert with_params._inputs == (x,) and with_params._params == {"axis": (1,), "keepdims": False}
+    assert with_params._prim.name == "sum"
+    assert len(stacked._inputs) == 3 and all(a is x for a in stacked._inputs)
+    assert x._inputs is None and x._prim is None and x._params is None and x.is_leaf
+    (binary.sum() + unary.sum()).backward()
+    assert binary._inputs is None and unary._inputs is None  # released by backward
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        binary.sum().backward()
+
+
+def test_name_scope_and_retain_share_a_slot_without_losing_each_other():
+    x = Tensor(np.ones(3), requires_grad=True, name="x")
+    assert x.name == "x" and x._scope is None and not x._retain
+    with ag.name_scope("layer"):
+        h = x * 3.0
+    assert h._scope == ("layer",) and h.name is None and not h._retain
+    h.name = "h"
+    h.retain_grad()
+    assert (h.name, h._scope, h._retain) == ("h", ("layer",), True)
+    h.name = None
+    assert (h.name, h._scope, h._retain) == (None, ("layer",), True)
+    h.sum().backward()
+    np.testing.assert_array_equal(h.grad, np.ones(3))
+    np.testing.assert_array_equal(x.grad, np.full(3, 3.0))
+    plain = x * 2.0
+    plain.name = None  # clearing a name that was never set keeps the slot as it was
+    assert plain._where is None
