@@ -6,6 +6,8 @@ slots ``_op``, ``_in0`` and ``_in1``).  Nodes point only at their inputs, never 
 no reference cycles and is freed by reference counting alone.
 """
 
+import operator
+
 import numpy as np
 
 from autograd import versions
@@ -27,19 +29,28 @@ class _Marker:
     def __repr__(self):
         return self._name
 
+    def __reduce__(self):  # copies and pickles of a graph get the same marker back, never a new one
+        return self._name
+
 
 # Most nodes have one or two inputs: they sit in two slots, not in a tuple of their own (a tuple is
 # 48-56 more bytes per node and one more object for the cyclic collector to scan)
 _ONE, _MANY, _RELEASED = _Marker("_ONE"), _Marker("_MANY"), _Marker("_RELEASED")
 
 
-class _Labels:
-    """What a tensor with a name or a retained gradient keeps in its ``_where`` slot (each its own)."""
+class _Labels(tuple):
+    """What a tensor with a name or a retained gradient keeps in its ``_where`` slot: (name, scope,
+    retain), immutable, so tensors copied with ``copy.copy`` never rename each other."""
 
-    __slots__ = ("name", "scope", "retain")
+    __slots__ = ()
 
-    def __init__(self, name, scope, retain):
-        self.name, self.scope, self.retain = name, scope, retain
+    def __new__(cls, name, scope, retain):
+        return tuple.__new__(cls, (name, scope, retain))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    name, scope, retain = (property(operator.itemgetter(k)) for k in range(3))
 _ndarray = np.ndarray
 # set by autograd.compile while it traces: told of item() / bool() (so float, int, index) on a tensor
 _value_guard = None
@@ -212,8 +223,11 @@ class Tensor:
 
     @name.setter
     def name(self, value):
-        if value is not None or type(self._where) is _Labels:
-            self._labels().name = None if value is None else str(value)
+        where = self._where
+        if type(where) is _Labels:
+            self._where = _Labels(None if value is None else str(value), where.scope, where.retain)
+        elif value is not None:
+            self._where = _Labels(str(value), where, False)
 
     @property
     def _scope(self):
@@ -226,12 +240,6 @@ class Tensor:
         """True when backward() keeps this intermediate's gradient in .grad."""
         where = self._where
         return type(where) is _Labels and where.retain
-
-    def _labels(self):
-        where = self._where
-        if type(where) is not _Labels:
-            self._where = where = _Labels(None, where, False)
-        return where
 
     # ----- attributes -----
     @property
@@ -383,7 +391,7 @@ class Tensor:
     def retain_grad(self):
         """Keep this intermediate tensor's gradient in ``.grad`` after ``backward`` (as leaves do)."""
         if self.requires_grad:
-            self._labels().retain = True
+            self._where = _Labels(self.name, self._scope, True)
         return self
 
     def backward(self, gradient=None, retain_graph=False):

@@ -1,6 +1,8 @@
 """``Tensor`` itself (issue 2, section 2) and bad input getting a clear error (section 7)."""
+import copy
 import gc
 import inspect
+import pickle
 import re
 import sys
 
@@ -558,3 +560,18 @@ def test_name_scope_and_retain_share_a_slot_without_losing_each_other():
     plain = x * 2.0
     plain.name = None  # clearing a name that was never set keeps the slot as it was
     assert plain._where is None
+
+
+def test_copies_of_a_tensor_keep_their_own_name_and_a_copied_graph_still_backpropagates():
+    x = Tensor(np.ones(3), requires_grad=True, name="x")
+    for copied in (copy.copy(x), copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        copied.name = "y"
+        assert x.name == "x" and copied.name == "y"
+    h = (x * 2.0).exp()
+    h.retain_grad()
+    twin = copy.deepcopy(h)  # the unary node's marker must survive the copy as the same object
+    copied_x = twin._inputs[0]._inputs[0]
+    twin.sum().backward()
+    np.testing.assert_array_equal(twin.grad, np.ones(3))
+    np.testing.assert_allclose(copied_x.grad, 2 * np.exp(np.full(3, 2.0)))
+    assert h.grad is None and x.grad is None
