@@ -21,6 +21,7 @@ call ``.reset()`` after changing it.
 """
 from __future__ import annotations
 
+import builtins
 import collections
 import functools
 import warnings
@@ -114,7 +115,7 @@ class CompiledFunction:
                 self.stats["replays"] += 1
                 if entry.plan is not None:  # the first replay checked every gradient: now fit only those it had to
                     entry.source, names = generate(entry.plan, flat, entry.hits, self.buffers, self.optimizer)
-                    exec(entry.source, names)
+                    exec(_code(entry.source), names)
                     entry.replay, entry.plan = names["replay"], None
                 return result
             finally:
@@ -155,7 +156,7 @@ class CompiledFunction:
                 self._fall_back(entry, str(exc))
                 return result
             entry.source, names = generate(entry.plan, flat, buffers=self.buffers, optimizer=self.optimizer)
-            exec(entry.source, names)  # the code generated from the two recordings
+            exec(_code(entry.source), names)  # the code generated from the two recordings
             entry.replay, entry.hits, entry.first = names["replay"], names["_hits"], None
         return result
 
@@ -195,6 +196,13 @@ def compile(fn: Callable | None = None, *, cache_size: int = 8, buffers: bool = 
     if fn is None:
         return lambda f: CompiledFunction(f, cache_size, buffers, optimizer)
     return CompiledFunction(fn, cache_size, buffers, optimizer)
+
+
+@functools.lru_cache(maxsize=32)
+def _code(source: str):
+    """The compiled code of a replay's source: the same step compiled again (``nn.fit`` compiles its step at
+    each call) generates the same source, its names bound to other values."""
+    return builtins.compile(source, "<string>", "exec")
 
 
 def _quick_key(args):

@@ -15,8 +15,8 @@ import numpy as np
 
 from autograd import ops, shape_ops
 
-__all__ = ["NAMES", "NOT_CONSTANT", "forward", "forward_primitives", "vjp", "vjp_into", "vjp_into_primitives",
-           "vjp_primitives"]
+__all__ = ["NAMES", "NOT_CONSTANT", "forward", "forward_primitives", "getitem_vjp", "vjp", "vjp_into",
+           "vjp_into_primitives", "vjp_primitives"]
 
 NOT_CONSTANT = object()  # an operand whose value is known only at replay
 
@@ -34,8 +34,23 @@ def _log_softmax(x, axis):
     return np.subtract(shifted, total, out=shifted)
 
 
+def _scatter_at(g, shape, index):
+    """``shape_ops._scatter_forward`` for an index with arrays in it: repeated positions accumulate."""
+    grad = np.zeros(shape, dtype=g.dtype)
+    np.add.at(grad, index, g)
+    return grad
+
+
+def _scatter_set(g, shape, index):
+    """``shape_ops._scatter_forward`` for a basic index or a boolean mask: no position is selected twice."""
+    grad = np.zeros(shape, dtype=g.dtype)
+    grad[index] = g
+    return grad
+
+
 NAMES = {"_exp": np.exp, "_logaddexp": np.logaddexp, "_maximum": np.maximum, "_asarray": np.asarray,
-         "_multiply": np.multiply, "_divide": np.divide, "_add_reduce": np.add.reduce, "_log_softmax": _log_softmax}
+         "_multiply": np.multiply, "_divide": np.divide, "_add_reduce": np.add.reduce, "_log_softmax": _log_softmax,
+         "_scatter_at": _scatter_at, "_scatter_set": _scatter_set}
 
 
 def _sub(k, g, out, a, b):
@@ -94,6 +109,21 @@ _FORWARDS: dict = {
     ops._log_softmax.primitive: lambda x, *, axis: f"_log_softmax({x}, {axis})",
 }
 _FORWARDS = {prim: (prim.forward, build) for prim, build in _FORWARDS.items()}
+
+
+# getitem's VJP is ``scatter(g, x.shape, index)``, whose forward picks assignment or np.add.at by the kind of
+# index: the replay knows the kind (fixed by the signature) and calls the chosen one directly
+_GETITEM = (shape_ops._getitem.primitive, shape_ops._getitem.primitive.vjp, shape_ops.scatter,
+            shape_ops._scatter_forward)
+
+
+def getitem_vjp(prim, g: str, shape: tuple, index: str, accumulate: bool) -> str | None:
+    """Source of getitem's VJP (``g`` scattered into zeros of ``x``'s ``shape`` at ``index``), or None
+    (call the rule).  ``accumulate``: the index holds arrays (not a lone boolean mask), so
+    ``_scatter_forward`` adds with ``np.add.at``; else it assigns."""
+    if not all(a is b for a, b in zip((prim, prim.vjp, shape_ops.scatter, shape_ops._scatter_forward), _GETITEM)):
+        return None
+    return f"{'_scatter_at' if accumulate else '_scatter_set'}({g}, {shape!r}, {index})"
 
 
 def vjp_primitives() -> dict:

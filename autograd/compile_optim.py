@@ -42,6 +42,15 @@ def _plain_sgd(optimizer, options) -> bool:
             and not options["momentum"] and not options["weight_decay"])
 
 
+# nn.optim's update functions: each returns a new array of the parameter's shape (see ``Emitter.step``)
+_NN_UPDATES = ("sgd_update", "adam_update", "adamw_update", "rmsprop_update")
+
+
+def _nn_update(optimizer) -> bool:
+    update = type(optimizer)._update
+    return getattr(update, "__qualname__", None) in _NN_UPDATES and getattr(update, "__module__", None) == "nn.optim"
+
+
 def zero_grad(optimizer) -> None:
     """``optimizer.zero_grad()`` (for nn's optimizers: every parameter's ``.grad`` set to None)."""
     optimizer.zero_grad()
@@ -159,7 +168,17 @@ class Emitter:
                 if id(p) not in self.updated[g]:
                     continue
                 data, tensor = w.expr(("ext", p))[0], w.leaf(("ext", p))
-                if plain and p.data.base is None:
+                if not plain and p.data.base is None and p.data.dtype.kind == "f" and _nn_update(opt):
+                    # nn's update functions give an ndarray of the parameter's shape, as apply_step's own
+                    # in-place branch checks, subtracted the same way (a failing update stamps those before it)
+                    w.guards.append((f"{data}.base is None", (True,)))
+                    done = w.bind("P", tuple(in_place))
+                    lines += [f"try: _u = _update({data}, {tensor}._grad, _st[{i}], {keywords})",
+                              f"except BaseException: _mark_many({done}); raise",
+                              f"try: _sub({data}, _u, out={data})",
+                              f"except Exception: _mark_many({done}); _apply({tensor}, {data}, _u)"]
+                    in_place.append(p)
+                elif plain and p.data.base is None:
                     # the data is guarded to own its memory; a read-only array makes NumPy refuse before
                     # writing, and then Tensor's -= gives it a new array (stamped by _apply), or raises
                     # as eager mode does, the parameters updated before it stamped first.

@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from autograd import compile_fold, compile_inline, compile_optim, engine
+from autograd import compile_fold, compile_inline, compile_optim, engine, shape_ops
 from autograd import ops as _ops
 from autograd.compile_optim import Stale
 from autograd.tensor import Tensor
@@ -30,6 +30,7 @@ from autograd.tensor import Tensor
 __all__ = ["NotReplayable", "Stale", "generate", "resolve"]
 
 _MATMUL, _SUM = _ops._matmul.primitive, _ops._sum.primitive
+_GETITEM = shape_ops._getitem.primitive
 _UNKNOWN = object()  # (a value constant folding cannot stand in for)
 
 
@@ -431,6 +432,13 @@ def _vjp_call(w, ops, prim, refs, params, k, s):
             other, used = w.expr(refs[1 - k])
             text = f"_matmul(g{s}, {other}.T)" if k == 0 else f"_matmul({other}.T, g{s})"
             return text, used | {f"g{s}"}, True
+    if prim is _GETITEM and len(refs) == 1 and params is not None and set(params) == {"index"}:
+        x, accumulate = _shape_of(w, ops, refs[0]), _accumulates(w, ops, params["index"])
+        if x is not None and accumulate is not None:
+            index, used = w.expr(params["index"])
+            source = compile_inline.getitem_vjp(prim, f"g{s}", x[0], index, accumulate)
+            if source is not None:
+                return source, used | {f"g{s}"}, True
     inputs, options, used = w.operands(refs, params)
     constants = [r[1] if r[0] == "py" else compile_inline.NOT_CONSTANT for r in refs]
     inline = compile_inline.vjp(prim, k, f"g{s}", f"v{s}", inputs, options, constants)
@@ -439,6 +447,20 @@ def _vjp_call(w, ops, prim, refs, params, k, s):
         return source, set(re.findall(r"[A-Za-z_]\w*", source)) & (used | {f"g{s}", f"v{s}"}), new
     source, used = w.call(w.bind("R", prim.vjp), refs, params, lead=(str(k), f"g{s}", f"v{s}"))
     return source, used | {f"g{s}", f"v{s}"}, False
+
+
+def _accumulates(w, ops, ref):
+    """Whether ``shape_ops._scatter_forward`` adds with ``np.add.at`` (True) or assigns (False) for the index
+    ``ref``, as its kind is fixed by the signature; None when that is not known here."""
+    def basic(r):
+        return r[0] == "py" and (r[1] is None or r[1] is Ellipsis or isinstance(r[1], (int, np.integer, slice)))
+
+    if ref[0] == "seq":
+        return None if ref[1] is not tuple else not all(basic(r) for r in ref[2])
+    if ref[0] == "py":
+        return not basic(ref)
+    known = _shape_of(w, ops, ref)  # (an array: a boolean mask alone is assigned)
+    return None if known is None else known[1] != np.bool_
 
 
 def _fitting(w, hit, shape, dtype, fit):

@@ -120,6 +120,55 @@ def test_inline_getitem_forward_is_the_same_indexing(index):
     assert _same(got, prim.forward(x, index=index))
 
 
+@pytest.mark.parametrize("index, accumulate", [
+    ((np.arange(4), np.array([2, 0, 2, 1])), True), ((np.array([0, 0, 3]), slice(None)), True),
+    (np.array([1, 1, 2]), True), ((slice(1, None), 2), False), (np.array([True, False, True, True]), False),
+    ((np.array([[0], [3]]), np.array([1, 1])), True), (Ellipsis, False)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inline_getitem_vjp_gives_the_rule_bits(index, accumulate, dtype):
+    """Scattered into zeros by assignment or np.add.at (repeated positions summed), as ``scatter`` chooses."""
+    prim = shape_ops._getitem.primitive
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3)).astype(dtype)
+    out = prim.forward(x, index=index)
+    g = rng.standard_normal(np.shape(out)).astype(dtype)
+    g.reshape(-1)[:1] = -0.0  # (0 + -0.0 is 0.0: assignment and addition differ there)
+    source = compile_inline.getitem_vjp(prim, "g", x.shape, "i", accumulate)
+    got = _evaluate(source, {"g": g, "i": index})
+    assert _same(got, prim.vjp(0, g, out, x, index=index)) and not np.shares_memory(got, g)
+
+
+def test_a_replaced_scatter_is_called_not_inlined(monkeypatch):
+    monkeypatch.setattr(shape_ops, "scatter", lambda g, shape, index: np.zeros(shape))
+    assert compile_inline.getitem_vjp(shape_ops._getitem.primitive, "g", (2,), "i", True) is None
+
+
+@pytest.mark.parametrize("kind", ["labels", "mask", "slice"])
+def test_replayed_indexing_scatters_its_gradient_as_eager_mode(kind):
+    """The index's kind (arrays: np.add.at; a boolean mask or slices: assignment) is read off the recording."""
+    rng = np.random.default_rng(2)
+    w = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    twin = Tensor(w.data.copy(), requires_grad=True)
+    mask = rng.standard_normal((5, 3)) > 0  # (a constant: a mask from the inputs would change the shapes)
+
+    def make(p):
+        def step(x, i):
+            h = (Tensor(x) * p).tanh()
+            picked = h[np.arange(5), i] if kind == "labels" else h[mask] if kind == "mask" else h[1:, 2]
+            loss = (picked * picked).sum()  # (a gradient known only at replay)
+            loss.backward()
+            return loss
+        return step
+
+    compiled = compile(make(twin))
+    for _ in range(5):
+        x = rng.standard_normal((5, 3))
+        i = rng.integers(0, 3, 5) if kind == "labels" else None
+        w.grad = twin.grad = None
+        assert _same(make(w)(x, i).data, compiled(x, i).data) and _same(w.grad, twin.grad)
+    assert ("_scatter_at(" if kind == "labels" else "_scatter_set(") in compiled.sources[0]
+
+
 def test_a_rule_changed_since_is_called_not_inlined(monkeypatch):
     prim = ops.sigmoid.primitive
     monkeypatch.setattr(prim, "vjp", lambda i, g, out, x: g * out)
@@ -192,6 +241,7 @@ def test_replay_writes_into_dead_temporaries_with_eager_bits():
     assert re.search(r"v(\d+) = _maximum\(v\d+, 0\)\n", source)  # z is indexed later: not written into
     assert re.search(r"v\d+ = F\d+\(v(\d+), x\d+, out=v\1\)", source)  # (h @ w2) + b2 into the product
     assert "_log_softmax(" in source and re.search(r"_multiply\((g\d+), _asarray\(v\d+\) > 0, out=\1\)", source)
+    assert "_scatter_at(" in source  # (the labels' gradient, without the rule's dispatch)
 
 
 def test_a_value_something_views_is_never_written_into():

@@ -126,6 +126,38 @@ def test_unrolled_updates_of_other_optimizers(make):
     oe.load_state_dict(oe.state_dict())
     for _ in range(2):
         _check(pe, pc, oe, oc, compiled, rng.normal(size=(4, 3)))
+    # each step subtracted in place as the plain SGD step is, the parameters stamped once
+    assert compiled.sources[0].count(", _u, out=") == 2 and "_mark_many(" in compiled.sources[0]
+
+
+def test_read_only_parameter_data_under_an_unrolled_adam_is_updated_as_eager_mode_does():
+    (pe, pc) = _twins(seed=9)
+    oe, oc = nn.Adam(pe, lr=0.05), nn.Adam(pc, lr=0.05)
+    compiled = compile(_step(pc), optimizer=oc)
+    rng = np.random.default_rng(10)
+    for call in range(8):
+        if call == 4:  # read-only: Tensor's -= gives the parameter a new array
+            for p in (pe[1], pc[1]):
+                p.data.flags.writeable = False
+        _check(pe, pc, oe, oc, compiled, rng.normal(size=(4, 3)))
+    assert pc[1].data.flags.writeable and ", _u, out=" in compiled.sources[0]
+
+
+def test_an_update_that_raises_leaves_the_parameters_changed_before_it_stamped():
+    (_, pc) = _twins(seed=11)
+    oc = nn.Adam(pc, lr=0.05)
+    compiled = compile(_step(pc), optimizer=oc)
+    x = np.ones((4, 3))
+    for _ in range(3):
+        compiled(x)
+    saved = (pc[0] * 1.0).sum()  # reads w, which the step updates in place before b
+    before = pc[0].data.copy()
+    oc.state[0][1]["exp_avg"] = np.zeros(5)  # b's state no longer fits: its update raises
+    with pytest.raises(ValueError):
+        compiled(x)
+    assert not _same(pc[0].data, before)  # (w was updated, as eager mode would have)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        saved.backward()
 
 
 def test_parameters_updated_before_a_read_only_one_are_stamped_changed():
