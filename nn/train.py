@@ -43,7 +43,8 @@ def accuracy(pred, target, threshold: float = 0.5) -> float:
     if labels.shape != predicted.shape:
         raise ValueError(f"accuracy: predictions of shape {pred.shape} do not match targets of "
                          f"shape {target.shape}")
-    return float(np.mean(predicted == labels)) if len(labels) else 0.0
+    # (the count over the length: np.mean's correctly rounded quotient, without its Python layers)
+    return np.count_nonzero(predicted == labels) / len(labels) if len(labels) else 0.0
 
 
 def mean_absolute_error(pred, target) -> float:
@@ -195,6 +196,15 @@ def _compiled_step(model, loss_fn, optimizer):
     return autograd_compile(forward_backward, optimizer=optimizer)
 
 
+def _recurring_sizes(n, batch_size, epochs):
+    """The batch lengths an ``epochs``-long fit on ``n`` samples meets at least three times: a compiled step
+    records its first two calls of each input shape (eagerly, and slower than an eager step), so a shorter
+    last batch seen once or twice (one or two epochs) runs as a plain eager step, with the same result."""
+    size = max(1, min(int(batch_size), n))
+    full, last = divmod(n, size)
+    return {length for length, count in ((size, full * epochs), (last, epochs)) if length and count >= 3}
+
+
 def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int,
         validation_data: tuple | None = None, validation_split: float = 0.0, metrics=None,
         callbacks=(), early_stopping=None, verbose: int = 1, shuffle: bool = True, rng=None,
@@ -236,6 +246,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int,
     rng = init.resolve_generator(rng)
     warned = False
     step_fn = _compiled_step(model, loss_fn, optimizer) if compile else None
+    compiled_sizes = _recurring_sizes(len(X), batch_size, epochs) if step_fn is not None else ()
+    batch_hooks = callbacks.callbacks  # (none: no hook call per batch)
     with _mode(model, training=True), blas_threads(BLAS_THREADS):
         callbacks.on_train_begin(run)
         for epoch in range(1, epochs + 1):
@@ -245,16 +257,17 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int,
             running = _Epoch(metric_fns)
             for step, (X_batch, y_batch) in enumerate(
                     batches(X, y, batch_size, shuffle=shuffle, rng=rng), start=1):
-                if step_fn is None:
-                    out, value = _train_step(model, loss_fn, optimizer, X_batch, y_batch)
-                else:  # (zero_grad() and step() included)
+                if len(X_batch) in compiled_sizes:  # (zero_grad() and step() included)
                     out, batch_loss = step_fn(X_batch, y_batch)
                     value = batch_loss.item()
+                else:
+                    out, value = _train_step(model, loss_fn, optimizer, X_batch, y_batch)
                 if not warned and not math.isfinite(value):
                     warned = True
                     _warn_non_finite(value, epoch, step, steps)
                 running.add(value, out.data, y_batch, len(X_batch))
-                callbacks.on_batch_end(step, value)
+                if batch_hooks:
+                    callbacks.on_batch_end(step, value)
                 if bar is not None:
                     bar.set_postfix(_format(running.logs()), refresh=False)
                     bar.update(1)

@@ -182,3 +182,48 @@ def test_custom_metric_and_bad_arguments():
     with pytest.raises(ValueError, match=r"input shape \(120, 3\) and target shape \(120,\)"):
         nn.fit(model, X, LABELS, loss="mse", optimizer="adam", epochs=1, batch_size=120,
                progress=False)
+
+
+def test_accuracy_is_the_exact_fraction_np_mean_gives():
+    draw = np.random.default_rng(3)
+    for n in [1, 3, 7, 10, 49, 97, 128, 1000, 4099]:
+        pred, target = draw.normal(size=(n, 4)), draw.integers(0, 4, n)
+        assert nn.accuracy(pred, target) == float(np.mean(pred.argmax(axis=1) == target))
+    assert nn.accuracy(np.zeros((0, 3)), np.zeros(0, int)) == 0.0
+
+
+@pytest.mark.parametrize("epochs, signatures", [(1, 1), (2, 1), (3, 2)])
+def test_fit_runs_a_last_batch_seen_fewer_than_three_times_eagerly(monkeypatch, epochs, signatures):
+    """A compiled step records the first two calls of each batch shape: a shorter last batch met once
+    or twice runs as an eager step instead (the same history); met three times, it is compiled too."""
+    steps = []
+
+    def capture(*args):
+        steps.append(compiled_step(*args))
+        return steps[-1]
+
+    compiled_step = nn.train._compiled_step
+    monkeypatch.setattr(nn.train, "_compiled_step", capture)
+
+    def history(compiled):
+        model = classifier(seed=2)
+        return nn.fit(model, X, LABELS, loss=nn.cross_entropy, optimizer=nn.Adam(model.parameters()),
+                      epochs=epochs, batch_size=25, progress=False, rng=0, compile=compiled)
+
+    assert history(True) == history(False)
+    (step,) = steps
+    info = step.cache_info()
+    assert info["signatures"] == signatures and info["eager"] == 0
+    assert info["recordings"] + info["replays"] == 4 * epochs + (signatures == 2) * epochs  # (120 = 4 x 25 + 20)
+
+
+def test_fit_calls_no_batch_hook_without_callbacks_and_every_one_with(monkeypatch):
+    seen = []
+
+    class Count(nn.callbacks.Callback):
+        def on_batch_end(self, batch, loss):
+            seen.append(batch)
+
+    nn.fit(classifier(), X, LABELS, loss=nn.cross_entropy, optimizer="adam", epochs=2, batch_size=50,
+           progress=False, callbacks=[Count()])
+    assert seen == [1, 2, 3, 1, 2, 3]
