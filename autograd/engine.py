@@ -231,7 +231,8 @@ def _recompute(t):
 
 def _owned(g, dtype):
     """``g`` as a writable array this tensor owns (not a view of another gradient or a broadcast)."""
-    g = np.asarray(g)
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
     if g.base is not None or not g.flags.writeable or g.dtype != dtype:
         return np.array(g, dtype=dtype)
     return g
@@ -244,7 +245,7 @@ def _as_root_grad(t, gradient, what, as_tensor):
                 f"{what}: the output has shape {t.shape}, not a scalar; pass the gradient of the final "
                 f"value with respect to it (an array of shape {t.shape}), or reduce it first, e.g. with .sum()"
             )
-        gradient = np.ones(t.shape, dtype=t.dtype)
+        gradient = np.array(1, dtype=t._data.dtype) if t._data.ndim == 0 else np.ones(t.shape, dtype=t.dtype)
     else:
         data = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if data.shape != t.shape:
@@ -275,7 +276,7 @@ def backward(tensor, gradient=None, retain_graph=False):
     found = _run([tensor], [root_grad], retain_graph, create_graph=False)
     given = set()
     for leaf, g in found.values():
-        if leaf.grad is None:
+        if leaf._grad is None:
             g = _owned(g, leaf._data.dtype)
             if id(g) in given:  # one array reached two leaves (e.g. both sides of an add)
                 g = g.copy()

@@ -396,9 +396,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; ``gradient`` is needed unless self is a scalar."""
-        from autograd.engine import backward
-
-        backward(self, gradient, retain_graph)
+        engine.backward(self, gradient, retain_graph)
 
     def __repr__(self):
         body = np.array_repr(self._data)
@@ -601,7 +599,7 @@ class Tensor:
         return draw_graph(self, **kwargs)
 
 
-from autograd import anomaly, interop, ops, shape_ops  # noqa: E402  (they need Tensor defined first)
+from autograd import anomaly, engine, interop, ops, shape_ops  # noqa: E402  (they need Tensor defined first)
 from autograd.primitive import EXPORTS  # noqa: E402
 
 # operators that are autograd's functions themselves, with the tensor first (one call less per operation)
