@@ -27,14 +27,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograd.anomaly import traced as _traced
-from autograd.grad_mode import _Process, _state, grad_enabled
-from autograd.grad_mode import current_scope as _current_scope
+from autograd.grad_mode import grad_enabled
 from autograd.tensor import _ONE, Tensor, as_operand
-from autograd.versions import next_stamp as _next_stamp
 
 _record, _record_inputs, _wrap = Tensor._record, Tensor._record_inputs, Tensor._wrap
-_ndarray, _generic, _asarray, _new = np.ndarray, np.generic, np.asarray, object.__new__  # (read on every op: one lookup, not two)
+_ndarray, _generic, _asarray = np.ndarray, np.generic, np.asarray  # (read on every op: one lookup, not two)
 
 _READS = frozenset({"inputs", "out"})
 
@@ -256,12 +253,7 @@ def _binary(prim):
                     a = a.copy()
                 elif not rb and type(b) is _ndarray and b.flags.writeable:
                     b = b.copy()
-            t = _new(Tensor)  # (Tensor._record written out: this is the hottest path of recording)
-            t._data, t._grad, t.requires_grad, t._op, t._in0, t._in1 = out, None, True, prim, a, b
-            t._stamp, t._where = _next_stamp(), _current_scope()
-            if _Process.anomaly_threads and _state.anomaly:
-                t._stamp = _traced(t._stamp)
-            return t
+            return _record(out, prim, a, b, None)
         return _wrap(out)
 
     return op
@@ -283,12 +275,7 @@ def _unary(prim):
         if type(out) is not _ndarray:
             out = _asarray(out) if isinstance(out, _generic) else _output(out, prim)
         if x.requires_grad and grad_enabled() and (float_out or out.dtype.kind == "f"):
-            t = _new(Tensor)  # (as in _binary)
-            t._data, t._grad, t.requires_grad, t._op, t._in0, t._in1 = out, None, True, prim, x, _ONE
-            t._stamp, t._where = _next_stamp(), _current_scope()
-            if _Process.anomaly_threads and _state.anomaly:
-                t._stamp = _traced(t._stamp)
-            return t
+            return _record(out, prim, x, _ONE, None)
         return _wrap(out)
 
     return op

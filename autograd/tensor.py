@@ -14,6 +14,7 @@ from autograd import versions
 from autograd.grad_mode import _Process, _state, current_scope, grad_enabled
 
 _next_stamp = versions.next_stamp
+_new = object.__new__
 
 _FLOAT_KINDS = "f"
 
@@ -167,15 +168,10 @@ class Tensor:
     def _record(data, prim, in0, in1, params):
         """A recorded tensor: the output ``data`` of primitive ``prim`` applied to inputs ``in0, in1`` (as
         stored in the slots of those names: ``in1`` may be ``_ONE`` or ``_MANY``) with ``params``."""
-        t = object.__new__(Tensor)
-        t._data = data
-        t._grad = None
-        t.requires_grad = True
+        t = _new(Tensor)
+        t._data, t._grad, t.requires_grad, t._in0, t._in1 = data, None, True, in0, in1
         t._op = prim if params is None else (prim, params)
-        t._in0 = in0
-        t._in1 = in1
-        t._stamp = _next_stamp()
-        t._where = current_scope()
+        t._stamp, t._where = _next_stamp(), current_scope()
         if _Process.anomaly_threads and _state.anomaly:  # one integer test when anomaly mode is off
             t._stamp = anomaly.traced(t._stamp)
         return t
