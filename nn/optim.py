@@ -62,13 +62,14 @@ def adam_update(param, grad, state, *, lr, betas, eps, weight_decay):
     scratch *= grad
     v *= beta2
     v += scratch                                   # v = b2 v + (1 - b2) g g
-    step_size = lr / (1.0 - beta1 ** step)
+    # lr / (1 - b1^t) * m / (sqrt(v) / c + eps) with c = sqrt(1 - b2^t), scaled by c above and below:
+    # one pass over the data fewer, and the update made in the scratch array
+    c = math.sqrt(1.0 - beta2 ** step)
     np.sqrt(v, out=scratch)
-    scratch /= math.sqrt(1.0 - beta2 ** step)
-    scratch += eps                                 # denominator
-    update = np.multiply(m, step_size)
-    update /= scratch
-    return update
+    scratch += eps * c                             # denominator
+    np.divide(m, scratch, out=scratch)
+    scratch *= lr * c / (1.0 - beta1 ** step)
+    return scratch
 
 
 def adamw_update(param, grad, state, *, lr, betas, eps, weight_decay):
