@@ -29,7 +29,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograd.compile_plan import NotReplayable, Stale, generate, resolve
+from autograd.compile_plan import Stale, generate
+from autograd.compile_resolve import NotReplayable, resolve
 from autograd.compile_trace import RANDOM_PRIMITIVES, Recorder, Refusal
 from autograd.compile_trace import primitive as _primitive
 from autograd.grad_mode import _state, grad_enabled
