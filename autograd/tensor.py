@@ -2,8 +2,8 @@
 
 A recorded tensor is its own graph node: ``_prim`` is the primitive that produced it,
 ``_inputs`` its inputs (tensors or constants) and ``_params`` its keyword parameters (read from the
-slots ``_op``, ``_in0`` and ``_in1``).  Nodes point only at their inputs, never at their outputs, so a graph holds
-no reference cycles and is freed by reference counting alone.
+slots ``_op``, ``_in0`` and ``_in1``).  Nodes point only at their inputs, never at their outputs, so
+a graph holds no reference cycles and is freed by reference counting alone.
 """
 
 import operator
@@ -34,8 +34,8 @@ class _Marker:
         return self._name
 
 
-# Most nodes have one or two inputs: they sit in two slots, not in a tuple of their own (a tuple is
-# 48-56 more bytes per node and one more object for the cyclic collector to scan)
+# Most nodes have one or two inputs: they sit in two slots, not in a tuple of their own (48-56 more
+# bytes per node)
 _ONE, _MANY, _RELEASED = _Marker("_ONE"), _Marker("_MANY"), _Marker("_RELEASED")
 
 
@@ -52,6 +52,8 @@ class _Labels(tuple):
         return tuple(self)
 
     name, scope, retain = (property(operator.itemgetter(k)) for k in range(3))
+
+
 _ndarray = np.ndarray
 # set by autograd.compile while it traces: told of item() / bool() (so float, int, index) on a tensor
 _value_guard = None
